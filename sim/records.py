@@ -1,0 +1,96 @@
+"""The event log of a run: one record per mention, one row per interval, as NumPy columns.
+
+The engine fills these; every metric, table and plot is a pure function of them
+(`sim.metrics`), so each can be tested on a hand-made log.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ORIGINS = ("base", "cascade", "incident")
+OUTCOMES = ("resolved", "acknowledged", "abandoned", "ignored", "dropped", "open")
+# Float columns hold minutes since minute 0; NaN where a time never came.
+TIME_COLUMNS = (
+    "arrival", "ack_expected_by", "resolve_expected_by", "ack_start", "ack_done",
+    "resolve_start", "resolve_done", "abandoned_at",
+)
+# Integer columns; categorical ones are indices into the lists kept beside them
+# (channel -> channels, type/triaged_as -> types, pool -> pools, origin -> ORIGINS,
+# outcome -> OUTCOMES); -1 means none (no parent, no pool).
+INT_COLUMNS = (
+    "replication", "id", "parent_id", "channel", "type", "triaged_as", "followers", "origin",
+    "pool", "outcome",
+)
+BOOL_COLUMNS = ("ack_breached", "resolve_breached")
+CSV_COLUMNS = (
+    "replication", "id", "parent_id", "arrival", "channel", "type", "triaged_as", "followers",
+    "origin", "ack_expected_by", "resolve_expected_by", "ack_start", "ack_done", "resolve_start",
+    "resolve_done", "abandoned_at", "pool", "outcome", "ack_breached", "resolve_breached",
+)
+SERIES_COLUMNS = ("arrivals", "ack_queue", "resolve_queue", "busy_agents", "agents_on_duty")
+
+
+@dataclass(frozen=True)
+class MentionLog:
+    """Columns of the mention records (any number of replications concatenated)."""
+
+    columns: dict[str, np.ndarray]
+    channels: tuple[str, ...]
+    types: tuple[str, ...]
+    pools: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def select(self, mask: np.ndarray) -> "MentionLog":
+        return MentionLog({k: v[mask] for k, v in self.columns.items()}, self.channels, self.types, self.pools)
+
+    @staticmethod
+    def concat(logs: list["MentionLog"]) -> "MentionLog":
+        first = logs[0]
+        cols = {k: np.concatenate([log.columns[k] for log in logs]) for k in first.columns}
+        return MentionLog(cols, first.channels, first.types, first.pools)
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """Per pool and `report_interval`: arrivals (count, all pools alike) and time-averaged levels.
+
+    `ack_queue`, `resolve_queue`, `busy_agents` and `agents_on_duty` are averages over the
+    interval (so interval length x queue = total waiting time in it, which is what Little's law
+    needs); arrivals count the mentions arriving in the interval.
+    """
+
+    replication: np.ndarray
+    time: np.ndarray          # start of the interval, minutes
+    pool: np.ndarray          # index into pools
+    values: dict[str, np.ndarray]
+    pools: tuple[str, ...]
+
+    @staticmethod
+    def concat(series: list["TimeSeries"]) -> "TimeSeries":
+        first = series[0]
+        return TimeSeries(
+            np.concatenate([s.replication for s in series]),
+            np.concatenate([s.time for s in series]),
+            np.concatenate([s.pool for s in series]),
+            {k: np.concatenate([s.values[k] for s in series]) for k in first.values},
+            first.pools,
+        )
+
+
+@dataclass(frozen=True)
+class Replication:
+    """Everything one replication produced (warm-up arrivals already removed from `mentions`)."""
+
+    index: int
+    mentions: MentionLog
+    series: TimeSeries
+    agent_hours: dict[str, float]    # per pool: scheduled plus overtime finishing work in hand
+    cost: dict[str, float]           # per pool
+    extra: dict[str, float] = field(default_factory=dict)
