@@ -1,12 +1,32 @@
 """Read a scenario file into a validated `Scenario`, or raise `ScenarioError` with one clear line."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from .models import Scenario
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 without base-60 numbers: an unquoted `20:00` stays a time of day, not the integer 1200."""
+
+
+_NO_BASE_60 = {
+    "tag:yaml.org,2002:int": re.compile(
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
+    ),
+    "tag:yaml.org,2002:float": re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, _NO_BASE_60.get(tag, regexp)) for tag, regexp in resolvers]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class ScenarioError(Exception):
@@ -20,6 +40,14 @@ class ScenarioError(Exception):
 
 def _loc_text(loc) -> str:
     return ".".join(str(part) for part in loc)
+
+
+# Pydantic's wording for a wrong container names Python types and model classes; say it in YAML terms.
+_CONTAINER_MESSAGES = {
+    "dict_type": "expected a mapping (key: value)",
+    "model_type": "expected a section of keys and values (key: value)",
+    "list_type": "expected a list, e.g. [a, b]",
+}
 
 
 def _first_error(path: str | Path, exc: ValidationError) -> ScenarioError:
@@ -36,6 +64,10 @@ def _first_error(path: str | Path, exc: ValidationError) -> ScenarioError:
         msg = ctx["message"]
     elif err["type"] == "missing":
         msg = "required key is missing"
+    elif err["type"] in _CONTAINER_MESSAGES:
+        msg = _CONTAINER_MESSAGES[err["type"]]
+        if isinstance(err.get("input"), (dict, list)):
+            msg += f" (got a {'list' if isinstance(err['input'], list) else 'mapping'})"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     # Union members add their type name to the path (e.g. `str`, `list[float]`): hide them.
@@ -55,6 +87,30 @@ def parse_scenario(data: object, path: str | Path = "<scenario>") -> Scenario:
         raise _first_error(path, exc) from None
 
 
+def _duplicate_key(node: yaml.Node, loc: tuple[str, ...], seen_nodes: set[int]):
+    """(key path, mark) of the first key repeated within one mapping: PyYAML would keep the last silently."""
+    if id(node) in seen_nodes:  # aliases can point back up the tree
+        return None
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: set[tuple[str, str]] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            if isinstance(key_node, yaml.ScalarNode) and key != "<<":
+                if (key_node.tag, key) in keys:
+                    return ".".join((*loc, key)), key_node.start_mark
+                keys.add((key_node.tag, key))
+            found = _duplicate_key(value_node, (*loc, key), seen_nodes)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _duplicate_key(item, (*loc, str(i)), seen_nodes)
+            if found:
+                return found
+    return None
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate one scenario file."""
     path = Path(path)
@@ -64,12 +120,20 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(path, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(path, "", f"cannot read the file ({exc.__class__.__name__})") from None
+    loader = _Loader(text)
     try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        duplicate = _duplicate_key(node, (), set()) if node is not None else None
+        if duplicate:
+            key, mark = duplicate
+            raise ScenarioError(path, key, f"duplicate key at line {mark.line + 1}; each key may appear once per section")
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ScenarioError(path, "", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    finally:
+        loader.dispose()
     if data is None:
         raise ScenarioError(path, "", "the file is empty; expected a scenario (name, horizon, arrivals, pools, ...)")
     return parse_scenario(data, path)

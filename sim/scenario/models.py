@@ -129,6 +129,8 @@ class Incident(Section):
     @field_validator("at", mode="before")
     @classmethod
     def _at_text(cls, value):
+        if isinstance(value, bool):
+            raise ValueError("expected an offset like 2d 19:00 or 50h, or a calendar time like 2026-01-07T19:00")
         if isinstance(value, datetime):
             return value.isoformat()
         return value
@@ -215,6 +217,12 @@ class Sla(Section):
     clock: Literal["calendar", "business_hours"] = "calendar"
     business_hours: list["Block"] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _hours_given(self):
+        if self.clock == "business_hours" and not self.business_hours:
+            raise _at(("sla", "business_hours"), "clock `business_hours` needs at least one block (days, from, to)")
+        return self
+
 
 class Block(Section):
     days: Days = Field(description="weekdays of the block: mon-fri, sat-sun, ...")
@@ -262,7 +270,8 @@ class HandleTime(Section):
         if self.dist in ("exponential", "fixed") and self.cv is not None:
             expected = 1.0 if self.dist == "exponential" else 0.0
             if abs(self.cv - expected) > 1e-9:
-                raise ValueError(f"a {self.dist} distribution has cv {expected:g}; drop `cv` or change `dist`")
+                article = "an" if self.dist == "exponential" else "a"
+                raise ValueError(f"{article} {self.dist} distribution has cv {expected:g}; drop `cv` or change `dist`")
         return self
 
     @property
@@ -379,16 +388,29 @@ class Scenario(Section):
                 raise _at(("routing", "resolve", typ), f"unknown pool '{pool}'{_hint(pool, pools)}")
             if "resolve" not in pools[pool].stages:
                 raise _at(("routing", "resolve", typ), f"pool '{pool}' does not list the resolve stage")
+            if _max_agents(pools[pool]) == 0:
+                raise _at(("routing", "resolve", typ), f"pool '{pool}' has zero agents, so {typ} mentions are never resolved")
         for key in ("respond_to", "type_order"):
             for typ in getattr(self.policy, key) or []:
                 if typ not in types:
                     raise _at(("policy", key), f"unknown type '{typ}'{_hint(typ, types)}")
         for stage in self.stages_needed():
-            for ch in sorted(channels):
-                if not any(stage in p.stages and (p.channels is None or ch in p.channels) for p in pools.values()):
-                    raise _at(("pools",), f"no pool serves the {stage} stage of channel '{ch}'")
             if not any(_max_agents(p) > 0 for p in pools.values() if stage in p.stages):
                 raise _at(("pools",), f"every pool serving the {stage} stage has zero agents")
+            for ch in sorted(channels):
+                serving = [n for n, p in pools.items() if stage in p.stages and (p.channels is None or ch in p.channels)]
+                if not serving:
+                    raise _at(("pools",), f"no pool serves the {stage} stage of channel '{ch}'")
+                if not any(_max_agents(pools[n]) > 0 for n in serving):
+                    names = ", ".join(f"'{n}'" for n in serving)
+                    raise _at(("pools",), f"every pool serving the {stage} stage of channel '{ch}' has zero agents ({names})")
+        for i, incident in enumerate(self.arrivals.incidents):
+            try:
+                offset = units.parse_offset(incident.at, self.start)
+            except ValueError as exc:
+                raise _at(("arrivals", "incidents", i, "at"), str(exc)) from None
+            if offset < 0:
+                raise _at(("arrivals", "incidents", i, "at"), f"'{incident.at}' is before minute 0 (start {self.start.isoformat()})")
         if self.warmup + self.horizon > 0 and self.report_interval > self.horizon + self.warmup:
             raise _at(("report_interval",), "longer than warm-up plus horizon")
         return self

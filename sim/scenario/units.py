@@ -4,6 +4,7 @@ Internally every time is in minutes and every rate is per minute.
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
@@ -20,12 +21,12 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 90s, 15m, 2h, 3d or 1w")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value), value)
     if not isinstance(value, str):
         raise ValueError("expected a duration like 90s, 15m, 2h, 3d or 1w")
     text = value.strip().lower()
     try:
-        return float(text)
+        return _finite(float(text), value)
     except ValueError:
         pass
     total, pos = 0.0, 0
@@ -40,6 +41,12 @@ def parse_duration(value: object) -> float:
     return total
 
 
+def _finite(number: float, value: object) -> float:
+    if not math.isfinite(number):
+        raise ValueError(f"'{value}' is not a duration; expected a finite one like 90s, 15m, 2h, 3d or 1w")
+    return number
+
+
 def parse_rate(value: object) -> float:
     """`120/h`, `2000/d`, `2.5/m` -> mentions per minute."""
     if not isinstance(value, str) or "/" not in value:
@@ -50,6 +57,8 @@ def parse_rate(value: object) -> float:
         count = float(count_text)
     except ValueError:
         raise ValueError(f"'{value}' is not a rate; expected a count per unit like 120/h") from None
+    if not math.isfinite(count):
+        raise ValueError(f"'{value}' is not a rate; expected a finite count per unit like 120/h")
     if unit not in MINUTES:
         raise ValueError(f"'{value}': unknown time unit '{unit}'; expected one of s, m, h, d, w")
     return count / MINUTES[unit]

@@ -1,0 +1,122 @@
+"""Care policies passed into the engine: how first replies are scheduled, and in which order
+waiting work is taken. Adding a policy means adding a class here, not touching the engine.
+
+Acknowledgement policies (`policy.acknowledge`):
+- `realtime`: a new mention joins its pool's acknowledgement queue at once; an agent who comes
+  free takes waiting acknowledgements before any resolution.
+- `batched`: new mentions collect until the next sweep (`batch_times` each day or every
+  `batch_every` from midnight of the start day); a sweep moves everything waiting at its start into
+  the acknowledgement queue, agents clear it (after the conversation in hand), then go back to
+  resolving. Mentions arriving during a sweep wait for the next one.
+- `with_resolution`: no separate acknowledgement; one piece of work (the resolve handle time) by
+  the resolving pool is both the first reply and the resolution.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simpy.events import Timeout
+
+from ..scenario.models import Scenario
+from .queues import FifoQueue, KeyedQueue
+
+if TYPE_CHECKING:
+    from .model import CareModel
+
+ACK, RESOLVE, BOTH = 0, 1, 2
+
+
+class AckPolicy:
+    """`realtime`: acknowledge as soon as an agent is free, before resolving."""
+
+    stage_of_first_reply = ACK
+
+    def __init__(self, scenario: Scenario, model: "CareModel"):
+        self.scenario, self.model = scenario, model
+
+    def start(self) -> None:
+        """Schedule whatever the policy needs at time 0."""
+
+    def new_mention(self, i: int) -> None:
+        pool = self.model.first_reply_pool(i)
+        pool.ack_q.push(i)
+        if pool.idle:
+            pool.idle.pop().start()
+
+
+class WithResolution(AckPolicy):
+    """`with_resolution`: one reply that acknowledges and resolves."""
+
+    stage_of_first_reply = BOTH
+
+
+class Batched(AckPolicy):
+    """`batched`: acknowledgements only in sweeps."""
+
+    def new_mention(self, i: int) -> None:
+        self.model.first_reply_pool(i).pending.append(i)
+
+    def sweep_times(self) -> list[float]:
+        pol, model = self.scenario.policy, self.model
+        midnight = -(model.week_offset % 1440.0)
+        if pol.batch_times:
+            times = []
+            day = midnight
+            while day < model.end:
+                times += [day + c for c in sorted(pol.batch_times) if 0.0 <= day + c < model.end]
+                day += 1440.0
+            return times
+        times, t = [], midnight
+        while t < model.end:
+            if t >= 0.0:
+                times.append(t)
+            t += pol.batch_every
+        return times
+
+    def start(self) -> None:
+        self.times = self.sweep_times()
+        self.sweeps: list[float] = []
+        self._next(0)
+
+    def _next(self, k: int) -> None:
+        if k >= len(self.times):
+            return
+        delay = self.times[k] - self.model.env.now
+        Timeout(self.model.env, delay).callbacks.append(lambda _e: self._sweep(k))
+
+    def _sweep(self, k: int) -> None:
+        self.sweeps.append(self.model.env.now)
+        for pool in self.model.pools:
+            if pool.pending:
+                for i in pool.pending:
+                    pool.ack_q.push(i)
+                pool.pending = []
+                idle, pool.idle = pool.idle, []
+                for agent in idle:
+                    agent.start()
+        self._next(k + 1)
+
+
+def make_ack_policy(scenario: Scenario, model: "CareModel") -> AckPolicy:
+    kind = scenario.policy.acknowledge
+    cls = {"realtime": AckPolicy, "batched": Batched, "with_resolution": WithResolution}[kind]
+    return cls(scenario, model)
+
+
+def make_queue_factory(scenario: Scenario, model: "CareModel"):
+    """Queue constructor for `policy.priority` (keys read the model's per-mention lists)."""
+    priority = scenario.policy.priority
+    if priority == "fifo":
+        return lambda stage: FifoQueue()
+    if priority == "followers":
+        # largest reach first: the "25,000 vs 250 followers" double standard
+        return lambda stage: KeyedQueue(lambda i: -model.followers[i])
+    if priority == "deadline":
+        # earliest customer expectation first (of the stage being waited for)
+        return lambda stage: KeyedQueue(
+            (lambda i: model.ack_due[i]) if stage == "acknowledge" else (lambda i: model.res_due[i])
+        )
+    order = list(scenario.policy.type_order or [])
+    types = scenario.types
+    rank = [order.index(t) if t in order else len(order) + k for k, t in enumerate(types)]
+    return lambda stage: KeyedQueue(lambda i: rank[model.type[i]])

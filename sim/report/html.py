@@ -1,0 +1,290 @@
+"""The self-contained `report.html`: summary table, plots as data URIs, the scenario echoed.
+
+No external requests, no scripts, no timestamps: the same run result gives the same bytes.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+from ..records import MentionLog, Replication, TimeSeries
+from .plots import (
+    ack_vs_expectation_figure,
+    breach_by_hour_figure,
+    figure_png,
+    format_duration,
+    queues_figure,
+)
+
+
+class RunResultLike(Protocol):
+    """What the report reads from a run (`sim.runner.RunResult` has this shape)."""
+
+    scenario: object
+    seed: int
+    replications: list[Replication]
+    summary: dict[str, dict[str, float]]
+
+    @property
+    def mentions(self) -> MentionLog: ...
+
+    @property
+    def series(self) -> TimeSeries: ...
+
+
+# File name, heading, caption of each plot, in report order.
+PLOTS = (
+    ("queues.png", "Queues and staffing",
+     "Mentions waiting for acknowledgement and for resolution, averaged over replications per "
+     "interval, with the agents on duty in each pool (right axis). The shaded band is the warm-up."),
+    ("ack_vs_expectation.png", "Acknowledgement time against customer expectation",
+     "Blue: share of mentions acknowledged within a given time. Grey: share of customers whose "
+     "own deadline is at most that time. Where grey lies above blue, customers expected faster "
+     "replies than they got. The vertical line is the company's SLA."),
+    ("breach_by_hour.png", "Expectation breaches by hour of day",
+     "Share of mentions (expecting a reply) whose author's acknowledgement or resolution deadline "
+     "passed, by hour of day of arrival; below, the number of mentions per replication in each hour."),
+)
+
+# Metric -> plain words; the table follows this order, then any other metrics as given.
+METRICS = {
+    "mentions": "mentions (after warm-up)",
+    "cascade_mentions": "mentions from viral cascades",
+    "acknowledged_share": "share acknowledged",
+    "resolved_share": "share resolved",
+    "abandoned_share": "share abandoned (patience ran out)",
+    "ack_time_p50": "time to acknowledge, median",
+    "ack_time_p90": "time to acknowledge, 90th percentile",
+    "resolve_time_p50": "time to resolve, median",
+    "resolve_time_p90": "time to resolve, 90th percentile",
+    "ack_sla_attainment": "acknowledged within the SLA time",
+    "resolve_sla_attainment": "resolved within the SLA time",
+    "ack_breach_rate": "acknowledgement later than the customer expected",
+    "resolve_breach_rate": "resolution later than the customer expected",
+    "agent_hours": "agent hours",
+    "cost": "staff cost",
+    "utilization": "agent utilization",
+    "max_queue_length": "longest queue",
+}
+SHARE_WORDS = ("share", "attainment", "utilization", "occupancy", "probability")
+COUNT_METRICS = ("mentions", "cascade_mentions", "max_queue_length")
+
+CSS = """
+body { margin: 0; background: #f6f6f4; color: #222; font: 15px/1.5 system-ui, -apple-system,
+  "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+h1 { font-size: 26px; margin: 8px 0 4px; }
+h2 { font-size: 19px; margin: 36px 0 10px; border-bottom: 1px solid #e2e2e2; padding-bottom: 4px; }
+.lead { font-size: 16px; color: #444; margin: 4px 0 12px; }
+.facts { color: #555; font-size: 14px; }
+.facts span { margin-right: 18px; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { padding: 5px 10px; border-bottom: 1px solid #ececec; text-align: left; }
+th { background: #fafafa; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.group td { background: #f3f5f8; font-weight: 600; color: #334; }
+code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #555; }
+.ok { color: #1e7b34; } .warn { color: #a86400; } .bad { color: #b3261e; }
+.note { color: #666; font-size: 13px; }
+figure { margin: 12px 0 28px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 13.5px; margin-top: 6px; }
+pre { background: #f7f7f7; border: 1px solid #e5e5e5; padding: 12px 14px; overflow-x: auto;
+  font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+""".strip()
+
+GROUPS = (
+    ("Volume", ("mentions", "cascade_mentions")),
+    ("Outcomes", ("acknowledged_share", "resolved_share", "abandoned_share")),
+    ("Speed", ("ack_time_p50", "ack_time_p90", "resolve_time_p50", "resolve_time_p90")),
+    ("SLA and customer expectations",
+     ("ack_sla_attainment", "resolve_sla_attainment", "ack_breach_rate", "resolve_breach_rate")),
+    ("Staffing and cost", ("agent_hours", "cost", "utilization", "max_queue_length")),
+)
+
+
+def _is_time(name: str) -> bool:
+    parts = name.split("_")
+    return "time" in parts or "wait" in parts or name.endswith("_minutes")
+
+
+def _is_share(name: str) -> bool:
+    parts = name.split("_")
+    return any(word in parts for word in SHARE_WORDS) or (name.endswith("_rate") and "breach" in parts)
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    return f"{value:,.2f}"
+
+
+def format_metric(name: str, values: list[float]) -> list[str]:
+    """Format a metric's numbers alike: shares as %, times in a unit chosen by the first value."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if _is_time(name):
+        scale, unit = 1.0, "min"
+        head = finite[0] if finite else 0.0
+        if head >= 2880:
+            scale, unit = 1440.0, "d"
+        elif head >= 120:
+            scale, unit = 60.0, "h"
+        fmt = lambda v: f"{v / scale:,.1f} {unit}"  # noqa: E731
+    elif _is_share(name):
+        fmt = lambda v: f"{v:.1%}"  # noqa: E731
+    elif name in COUNT_METRICS:
+        fmt = lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}"  # noqa: E731
+    else:
+        fmt = _number
+    return [fmt(v) if v is not None and math.isfinite(v) else "—" for v in values]
+
+
+def _ordered_metrics(summary: dict[str, dict[str, float]]) -> list[tuple[str, list[str]]]:
+    grouped = [(title, [m for m in names if m in summary]) for title, names in GROUPS]
+    known = {m for _, names in GROUPS for m in names}
+    grouped.append(("Other", [m for m in summary if m not in known]))
+    return [(title, names) for title, names in grouped if names]
+
+
+def _sla_status(name: str, stats: dict[str, float], scenario) -> str:
+    stage = {"ack_sla_attainment": "acknowledge", "resolve_sla_attainment": "resolve"}.get(name)
+    if stage is None:
+        return ""
+    sla = getattr(scenario.sla, stage)
+    target = f"target {sla.target:.0%} within {format_duration(sla.within)}"
+    mean, low = stats.get("mean", math.nan), stats.get("ci_low", math.nan)
+    if math.isfinite(low) and low >= sla.target:
+        verdict = '<span class="ok">met (whole CI above target)</span>'
+    elif math.isfinite(mean) and mean >= sla.target:
+        verdict = '<span class="warn">met on average; the CI reaches below target</span>'
+    elif math.isfinite(mean):
+        verdict = '<span class="bad">missed</span>'
+    else:
+        verdict = ""
+    return f"{html.escape(target)}; {verdict}" if verdict else html.escape(target)
+
+
+def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
+    """The summary metrics as an HTML table: plain words, name, mean, 95 % CI, SLA verdict."""
+    rows = ['<table>', '<thead><tr><th>metric</th><th>name</th><th class="num">mean</th>'
+            '<th class="num">95 % CI</th><th>target</th></tr></thead>', '<tbody>']
+    for title, names in _ordered_metrics(summary):
+        rows.append(f'<tr class="group"><td colspan="5">{html.escape(title)}</td></tr>')
+        for name in names:
+            stats = summary[name]
+            mean, low, high = format_metric(
+                name, [stats.get("mean", math.nan), stats.get("ci_low", math.nan), stats.get("ci_high", math.nan)]
+            )
+            ci = "—" if low == "—" and high == "—" else f"{low} – {high}"
+            words = METRICS.get(name, name.replace("_", " "))
+            rows.append(
+                f"<tr><td>{html.escape(words)}</td><td><code>{html.escape(name)}</code></td>"
+                f'<td class="num">{html.escape(mean)}</td><td class="num">{html.escape(ci)}</td>'
+                f"<td>{_sla_status(name, stats, scenario)}</td></tr>"
+            )
+    rows += ["</tbody>", "</table>"]
+    return "\n".join(rows)
+
+
+def scenario_yaml(scenario) -> str:
+    """The scenario as YAML (validated values: durations in minutes, rates per minute)."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def render_plots(result: RunResultLike) -> dict[str, bytes]:
+    """PNG bytes of every report plot, by file name."""
+    scenario, mentions = result.scenario, result.mentions
+    figures = {
+        "queues.png": lambda: queues_figure(result.series, scenario),
+        "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(mentions, scenario),
+        "breach_by_hour.png": lambda: breach_by_hour_figure(mentions, scenario),
+    }
+    return {name: figure_png(make()) for name, make in figures.items()}
+
+
+def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:
+    """Write the report plots as PNG files into `folder`; return their bytes by file name."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    images = render_plots(result)
+    for name, data in images.items():
+        (folder / name).write_bytes(data)
+    return images
+
+
+def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
+    """The report page as text, with `images` (PNG bytes by file name) embedded as data URIs."""
+    scenario = result.scenario
+    title = f"caresim report: {scenario.name}"
+    reps = len(result.replications)
+    facts = [
+        ("seed", str(result.seed)),
+        ("replications", str(reps)),
+        ("horizon", format_duration(scenario.horizon)),
+        ("warm-up", format_duration(scenario.warmup)),
+        ("minute 0", scenario.start.isoformat(sep=" ", timespec="minutes")),
+        ("report interval", format_duration(scenario.report_interval)),
+    ]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>\n{CSS}\n</style>",
+        "</head>",
+        "<body>",
+        "<main>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    if scenario.description.strip():
+        parts.append(f'<p class="lead">{html.escape(scenario.description.strip())}</p>')
+    parts.append('<p class="facts">' + "".join(
+        f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
+    ) + "</p>")
+    parts += [
+        "<h2>Summary</h2>",
+        summary_table(result.summary, scenario),
+        f'<p class="note">Means over {reps} replication{"s" * (reps != 1)} with 95 % confidence '
+        "intervals across replications. Shares and times count the mentions arriving after the "
+        "warm-up; breaches are against each customer's own deadline, the SLA against the "
+        "company's target.</p>",
+    ]
+    for name, heading, caption in PLOTS:
+        if name not in images:
+            continue
+        data = base64.b64encode(images[name]).decode("ascii")
+        parts += [
+            f"<h2>{html.escape(heading)}</h2>",
+            "<figure>",
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(heading)}">',
+            f"<figcaption>{html.escape(caption)}</figcaption>",
+            "</figure>",
+        ]
+    parts += [
+        "<h2>Scenario</h2>",
+        '<p class="note">As validated: durations in minutes, rates per minute.</p>',
+        f"<pre>{html.escape(scenario_yaml(scenario))}</pre>",
+        "</main>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(result: RunResultLike, folder: Path) -> None:
+    """Write queues.png, ack_vs_expectation.png, breach_by_hour.png and report.html into `folder`."""
+    folder = Path(folder)
+    images = write_plots(result, folder)
+    with open(folder / "report.html", "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(render_html(result, images))

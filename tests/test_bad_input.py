@@ -1,0 +1,278 @@
+"""Broken scenario files: one clear message naming the file, the key path and what is expected.
+
+Contract (SPEC, "Bad input"): exit status 2, no traceback, a short message on stderr, and for
+`caresim run` nothing written — no output folder, no temporary folder left behind.
+
+Each case is a small edit of a valid scenario (`BASE`), so the table reads as "what is wrong".
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.scenario import ScenarioError, load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / ".." / "shared" / "examples"
+
+BASE_TEXT = """\
+name: broken
+horizon: 2d
+arrivals:
+  rate: 60/h
+  types: {complaint: 0.6, noise: 0.4}
+  channels: {twitter: 0.7, facebook: 0.3}
+pools:
+  social:
+    agents: 3
+"""
+BASE = yaml.safe_load(BASE_TEXT)
+MISSING = object()  # the case's file is never written
+
+
+def variant(changes: dict | None = None, drop: tuple[str, ...] = (), rename: dict | None = None) -> str:
+    """YAML text of BASE with dotted keys set (`{"arrivals.rate": "0/h"}`), dropped or renamed."""
+    data = copy.deepcopy(BASE)
+
+    def parent(dotted: str):
+        *head, last = dotted.split(".")
+        node = data
+        for key in head:
+            node = node.setdefault(key, {})
+        return node, last
+
+    for dotted, value in (changes or {}).items():
+        node, last = parent(dotted)
+        node[last] = value
+    for dotted in drop:
+        node, last = parent(dotted)
+        del node[last]
+    for dotted, new in (rename or {}).items():
+        node, last = parent(dotted)
+        node[new] = node.pop(last)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def block(days: str, start: str, end: str, agents: int = 2) -> dict:
+    return {"days": days, "from": start, "to": end, "agents": agents}
+
+
+# (id, file text, key path ("" = the file as a whole), fragments the message must contain)
+CASES = [
+    # unknown keys, with a "did you mean" hint
+    ("unknown-top-level-key", variant(rename={"arrivals": "arivals"}), "arivals",
+     ["unknown key", "did you mean 'arrivals'"]),
+    ("unknown-nested-key", variant(rename={"arrivals.rate": "rat"}), "arrivals.rat",
+     ["unknown key", "did you mean 'rate'"]),
+    ("unknown-key-in-list-item", variant({"pools.social": {"schedule": [{"days": "mon-fri", "form": "08:00", "to": "16:00"}]}}),
+     "pools.social.schedule.0.form", ["unknown key", "did you mean 'from'"]),
+    ("unknown-key-far-from-any", variant({"arrivals.zzz": 1}), "arrivals.zzz",
+     ["unknown key", "expected one of", "rate"]),
+    ("duplicate-key", BASE_TEXT.replace("    agents: 3\n", "    agents: 3\n    agents: 4\n"), "pools.social.agents",
+     ["duplicate key", "line 10"]),
+    # units
+    ("duration-unit-3x", variant({"horizon": "3x"}), "horizon", ["'3x' is not a duration", "15m", "2h"]),
+    ("duration-in-words", variant({"warmup": "1 day"}), "warmup", ["not a duration", "3d"]),
+    ("duration-zero-horizon", variant({"horizon": "0d"}), "horizon", ["greater than 0"]),
+    ("duration-infinite", variant({"horizon": float("inf")}), "horizon", ["finite"]),
+    ("duration-clock-like", variant({"warmup": "1:30"}), "warmup", ["'1:30' is not a duration"]),
+    ("rate-without-unit", variant({"arrivals.rate": 120}), "arrivals.rate", ["not a rate", "120/h"]),
+    ("rate-unknown-unit", variant({"arrivals.rate": "120/fortnight"}), "arrivals.rate",
+     ["unknown time unit 'fortnight'", "s, m, h, d, w"]),
+    ("rate-negative", variant({"arrivals.rate": "-5/h"}), "arrivals.rate", ["rate must be positive"]),
+    ("rate-zero", variant({"arrivals.rate": "0/h"}), "arrivals.rate", ["rate must be positive"]),
+    ("clock-not-hh-mm", variant({"pools.social": {"schedule": [block("mon-fri", "8am", "16:00")]}}),
+     "pools.social.schedule.0.from", ["'8am' is not a time of day", "HH:MM"]),
+    ("day-range-typo", variant({"pools.social": {"schedule": [block("mon-fry", "08:00", "16:00")]}}),
+     "pools.social.schedule.0.days", ["'mon-fry' is not a day range", "mon-fri"]),
+    ("incident-at-not-a-time", variant({"arrivals.incidents": [{"at": "tomorrow", "mentions": 100, "decay": "2h"}]}),
+     "arrivals.incidents.0.at", ["'tomorrow' is not a time", "2d 19:00"]),
+    ("incident-before-start", variant({"arrivals.incidents": [{"at": "2025-12-31T12:00", "mentions": 100, "decay": "2h"}]}),
+     "arrivals.incidents.0.at", ["before minute 0"]),
+    # shares
+    ("type-shares-not-one", variant({"arrivals.types": {"complaint": 0.5, "noise": 0.4}}), "arrivals.types",
+     ["shares must sum to 1", "0.9"]),
+    ("channel-shares-not-one", variant({"arrivals.channels": {"twitter": 0.7, "facebook": 0.7}}), "arrivals.channels",
+     ["shares must sum to 1", "1.4"]),
+    ("incident-types-not-one",
+     variant({"arrivals.incidents": [{"at": "1d 19:00", "mentions": 100, "decay": "2h", "types": {"complaint": 0.5}}]}),
+     "arrivals.incidents.0.types", ["shares must sum to 1", "0.5"]),
+    ("types-as-list", variant({"arrivals.types": ["complaint", "noise"]}), "arrivals.types", ["expected a mapping"]),
+    # profiles
+    ("daily-preset-unknown", variant({"arrivals.daily_profile": "retial"}), "arrivals.daily_profile",
+     ["unknown preset 'retial'", "did you mean 'retail'"]),
+    ("weekly-preset-unknown", variant({"arrivals.weekly_profile": "weekdays"}), "arrivals.weekly_profile",
+     ["unknown preset", "did you mean 'weekday'"]),
+    ("daily-profile-23-weights", variant({"arrivals.daily_profile": [1.0] * 23}), "arrivals.daily_profile",
+     ["24 non-negative weights"]),
+    # cascades
+    ("branching-one", variant({"arrivals.cascades": {"branching": 1.0, "decay": "30m"}}), "arrivals.cascades",
+     ["branching must be below 1"]),
+    ("branching-above-max", variant({"arrivals.cascades": {"branching": 0.8, "max_branching": 0.5, "decay": "30m"}}),
+     "arrivals.cascades", ["exceeds max_branching"]),
+    # pools and staffing
+    ("schedule-blocks-overlap",
+     variant({"pools.social": {"schedule": [block("mon-fri", "08:00", "16:00"), block("mon-fri", "12:00", "20:00")]}}),
+     "pools.social", ["schedule blocks 1 and 2 overlap"]),
+    ("channel-no-pool-serves", variant({"pools.social.channels": ["twitter"]}), "pools",
+     ["no pool serves", "'facebook'"]),
+    ("pool-channel-not-arriving", variant({"pools.social.channels": ["twitter", "facebook", "instagram"]}),
+     "pools.social.channels", ["unknown channel 'instagram'", "facebook, twitter"]),
+    ("only-pool-zero-agents", variant({"pools.social.agents": 0}), "pools", ["zero agents"]),
+    ("channel-pool-zero-agents", variant({"pools.social.channels": ["twitter"], "pools.fb": {"agents": 0, "channels": ["facebook"]}}),
+     "pools", ["zero agents", "'facebook'"]),
+    ("agents-and-schedule", variant({"pools.social.schedule": [block("mon-fri", "08:00", "16:00")]}), "pools.social",
+     ["either `agents` or `schedule`"]),
+    ("negative-agents", variant({"pools.social.agents": -1}), "pools.social.agents", ["greater than or equal to 0"]),
+    ("pools-as-list", variant({"pools": ["social"]}), "pools", ["expected a mapping"]),
+    # routing
+    ("routing-unknown-pool",
+     variant({"pools.specialists": {"agents": 2, "stages": ["resolve"]}, "routing": {"resolve": {"complaint": "specialist"}}}),
+     "routing.resolve.complaint", ["unknown pool 'specialist'", "did you mean 'specialists'"]),
+    ("routing-to-empty-pool",
+     variant({"pools.specialists": {"agents": 0, "stages": ["resolve"]}, "routing": {"resolve": {"complaint": "specialists"}}}),
+     "routing.resolve.complaint", ["zero agents"]),
+    # expectations, handling, policy, sla
+    ("expectation-key-typo", variant({"expectations": {"acknowledge": {"twiter": {"median": "1h"}}}}),
+     "expectations.acknowledge.twiter", ["not a channel, a type or 'default'", "did you mean 'twitter'"]),
+    ("handling-cv-on-exponential", variant({"handling": {"resolve": {"default": {"dist": "exponential", "mean": "5m", "cv": 0.5}}}}),
+     "handling.resolve.default", ["exponential distribution has cv 1", "drop `cv`"]),
+    ("handling-unknown-dist", variant({"handling": {"resolve": {"dist": "weibull", "mean": "5m"}}}),
+     "handling.resolve.default.dist", ["'exponential', 'lognormal', 'gamma' or 'fixed'", "weibull"]),
+    ("policy-unknown-value", variant({"policy": {"acknowledge": "realtim"}}), "policy.acknowledge",
+     ["'realtime', 'batched' or 'with_resolution'", "realtim"]),
+    ("batched-without-times", variant({"policy": {"acknowledge": "batched"}}), "policy",
+     ["batch_times", "batch_every"]),
+    ("business-hours-clock-without-hours", variant({"sla": {"clock": "business_hours"}}), "sla.business_hours",
+     ["needs at least one block"]),
+    ("name-with-space", variant({"name": "my scenario"}), "name", ["pattern"]),
+    # the file as a whole
+    ("missing-required-horizon", variant(drop=("horizon",)), "horizon", ["required key is missing"]),
+    ("empty-file", "", "", ["empty"]),
+    ("only-a-comment", "# nothing here yet\n", "", ["empty"]),
+    ("not-yaml", "name: [unclosed\n", "", ["not valid YAML", "line 2"]),
+    ("yaml-list-not-mapping", "- name: a\n- name: b\n", "", ["expected a mapping of scenario keys"]),
+    ("yaml-scalar-not-mapping", "just some words\n", "", ["expected a mapping of scenario keys"]),
+    ("two-yaml-documents", BASE_TEXT + "---\n" + BASE_TEXT, "", ["not valid YAML"]),
+    ("missing-file", MISSING, "", ["file not found"]),
+]
+PARAMS = [pytest.param(text, key, fragments, id=case_id) for case_id, text, key, fragments in CASES]
+
+
+def _write(tmp_path: Path, text) -> Path:
+    path = tmp_path / "scenario.yaml"
+    if text is not MISSING:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _names_key(message: str, key: str) -> bool:
+    """The key path appears whole: `pools` must not be satisfied by `pools.social` (or the reverse)."""
+    return re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", message) is not None
+
+
+def _check_message(result, path: Path, key: str, fragments: list[str]) -> None:
+    assert result.exit_code == 2, f"exit {result.exit_code}: {result.output}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    message = result.stderr.strip()
+    assert message, f"nothing on stderr; stdout was: {result.stdout!r}"
+    assert len(message.splitlines()) <= 2, f"expected a one-line message, got:\n{message}"
+    assert str(path) in message, f"file not named in: {message}"
+    rest = message.replace(str(path), "")
+    if key:
+        assert _names_key(rest, key), f"key path {key!r} not named in: {message}"
+    for fragment in fragments:
+        assert fragment in rest, f"{fragment!r} not in: {message}"
+
+
+@pytest.mark.parametrize("text, key, fragments", PARAMS)
+def test_library_raises_scenario_error(tmp_path, text, key, fragments):
+    path = _write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    err = info.value
+    assert err.path == str(path)
+    assert err.key == key
+    for fragment in fragments:
+        assert fragment in err.message
+    assert "\n" not in str(err)
+
+
+@pytest.mark.parametrize("text, key, fragments", PARAMS)
+def test_validate_rejects(tmp_path, text, key, fragments):
+    path = _write(tmp_path, text)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    _check_message(result, path, key, fragments)
+
+
+@pytest.mark.parametrize("text, key, fragments", PARAMS)
+def test_run_rejects_and_writes_nothing(tmp_path, monkeypatch, text, key, fragments):
+    monkeypatch.chdir(tmp_path)  # a default `outputs/` folder would land here too
+    path = _write(tmp_path, text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(path), "-o", str(out), "--replications", "1"])
+    _check_message(result, path, key, fragments)
+    assert not out.exists()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ([] if text is MISSING else [path.name]), f"stray files: {left}"
+
+
+NIGHT_SHIFT = variant({"pools.social": {"schedule": [block("daily", "22:00", "06:00", 1), block("daily", "06:00", "22:00", 3)]}})
+
+
+def test_night_shift_wrapping_midnight_is_valid(tmp_path):
+    path = _write(tmp_path, NIGHT_SHIFT)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    # the two blocks tile the week exactly: 7 days x 24 h, no gap, no overlap
+    pool = load_scenario(path).pools["social"]
+    spans = sorted(span for b in pool.schedule for span in b.intervals())
+    assert sum(b - a for a, b in spans) == 7 * 1440
+    assert spans[0][0] == 360 and spans[-1][1] == 7 * 1440 + 360
+
+
+def test_sunday_night_shift_into_monday_is_valid(tmp_path):
+    schedule = [block("sun", "22:00", "06:00", 1), block("mon", "06:00", "22:00", 3)]
+    path = _write(tmp_path, variant({"pools.social": {"schedule": schedule}}))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_unquoted_times_of_day_are_times(tmp_path):
+    """YAML 1.1 would read an unquoted 20:00 as the base-60 integer 1200; scenario files do not."""
+    text = BASE_TEXT.replace(
+        "    agents: 3\n",
+        "    schedule:\n"
+        "      - {days: mon-fri, from: 08:00, to: 20:00, agents: 3}\n"
+        "      - {days: sat-sun, from: 10:00, to: 18:00, agents: 1}\n",
+    ) + "policy: {acknowledge: batched, batch_times: [09:00, 13:00, 17:00]}\n"
+    path = _write(tmp_path, text)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    scenario = load_scenario(path)
+    assert [(b.from_, b.to) for b in scenario.pools["social"].schedule] == [(480, 1200), (600, 1080)]
+    assert scenario.policy.batch_times == [540, 780, 1020]
+
+
+def test_base_scenario_is_valid(tmp_path):
+    """The cases above fail because of their one edit, not because BASE is broken."""
+    path = _write(tmp_path, BASE_TEXT)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "example",
+    sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else [pytest.param(None, marks=pytest.mark.skip("no examples folder"))],
+    ids=lambda p: p.name if p else "none",
+)
+def test_shared_examples_validate(example):
+    result = CliRunner().invoke(main, ["validate", str(example)])
+    assert result.exit_code == 0, result.output

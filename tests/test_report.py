@@ -1,0 +1,179 @@
+"""The report: three PNGs and a self-contained, deterministic report.html from a run result."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from sim import report
+from sim.records import CSV_COLUMNS, OUTCOMES, MentionLog, Replication, TimeSeries
+from sim.scenario import parse_scenario
+
+METRICS = (
+    "mentions", "acknowledged_share", "resolved_share", "abandoned_share", "ack_time_p50",
+    "ack_time_p90", "resolve_time_p50", "resolve_time_p90", "ack_sla_attainment",
+    "resolve_sla_attainment", "ack_breach_rate", "resolve_breach_rate", "cascade_mentions",
+    "agent_hours", "cost", "utilization", "max_queue_length",
+)
+PNGS = ("queues.png", "ack_vs_expectation.png", "breach_by_hour.png")
+
+
+def make_scenario():
+    return parse_scenario({
+        "name": "small",
+        "description": "Two pools, a warm-up & <angle brackets> to escape.",
+        "horizon": "2d",
+        "warmup": "6h",
+        "replications": 2,
+        "seed": 7,
+        "start": "2026-01-05T00:00",
+        "report_interval": "1h",
+        "arrivals": {"rate": "20/h", "types": {"complaint": 0.6, "noise": 0.4},
+                     "channels": {"twitter": 0.7, "facebook": 0.3}},
+        "expectations": {"acknowledge": {"twitter": {"median": "1h", "sigma": 0.8},
+                                         "default": {"median": "4h", "sigma": 0.8}}},
+        "sla": {"acknowledge": {"within": "1h", "target": 0.9}, "resolve": {"within": "1d", "target": 0.8}},
+        "pools": {"social": {"schedule": [{"days": "mon-fri", "from": "08:00", "to": "20:00", "agents": 3}],
+                             "stages": ["acknowledge"]},
+                  "specialists": {"agents": 2, "stages": ["resolve"], "cost_per_hour": 40}},
+        "policy": {"respond_to": ["complaint"]},
+    })
+
+
+def make_replication(index: int, scenario, n: int = 120) -> Replication:
+    rng = np.random.default_rng(index)
+    arrival = np.sort(rng.uniform(scenario.warmup, scenario.end, n))
+    outcome = rng.choice([OUTCOMES.index(o) for o in ("resolved", "acknowledged", "abandoned", "ignored")],
+                         n, p=[0.6, 0.15, 0.05, 0.2])
+    ack_done = arrival + rng.exponential(45.0, n)
+    ack_done[np.isin(outcome, [OUTCOMES.index("abandoned"), OUTCOMES.index("ignored")])] = np.nan
+    resolve_done = np.where(outcome == OUTCOMES.index("resolved"), ack_done + rng.exponential(300.0, n), np.nan)
+    ack_expected_by = arrival + rng.lognormal(np.log(60.0), 0.8, n)
+    resolve_expected_by = arrival + rng.lognormal(np.log(1440.0), 0.7, n)
+    columns = {
+        "replication": np.full(n, index), "id": np.arange(n), "parent_id": np.full(n, -1),
+        "arrival": arrival, "channel": rng.integers(0, 2, n), "type": rng.integers(0, 2, n),
+        "triaged_as": rng.integers(0, 2, n), "followers": rng.integers(1, 100_000, n),
+        "origin": np.zeros(n, dtype=int), "ack_expected_by": ack_expected_by,
+        "resolve_expected_by": resolve_expected_by, "ack_start": ack_done - 2.0, "ack_done": ack_done,
+        "resolve_start": resolve_done - 10.0, "resolve_done": resolve_done,
+        "abandoned_at": np.where(outcome == OUTCOMES.index("abandoned"), arrival + 30.0, np.nan),
+        "pool": np.where(outcome == OUTCOMES.index("ignored"), -1, 0), "outcome": outcome,
+        "ack_breached": ~(ack_done <= ack_expected_by), "resolve_breached": ~(resolve_done <= resolve_expected_by),
+    }
+    assert set(columns) == set(CSV_COLUMNS)
+    pools = ("social", "specialists")
+    mentions = MentionLog(columns, ("twitter", "facebook"), ("complaint", "noise"), pools)
+    times = np.arange(0.0, scenario.end, scenario.report_interval)
+    t = np.concatenate([times, times])
+    pool = np.repeat([0, 1], len(times))
+    hour = (t / 60.0) % 24
+    values = {
+        "arrivals": np.tile(rng.poisson(20, len(times)).astype(float), 2),
+        "ack_queue": np.where(pool == 0, rng.gamma(2.0, 2.0, len(t)), 0.0),
+        "resolve_queue": np.where(pool == 1, rng.gamma(2.0, 3.0, len(t)), 0.0),
+        "busy_agents": rng.uniform(0.0, 2.0, len(t)),
+        "agents_on_duty": np.where(pool == 0, np.where((hour >= 8) & (hour < 20), 3.0, 0.0), 2.0),
+    }
+    series = TimeSeries(np.full(len(t), index), t, pool, values, pools)
+    return Replication(index, mentions, series, {"social": 36.0, "specialists": 108.0}, {"specialists": 4320.0})
+
+
+@dataclass(frozen=True)
+class FakeRunResult:
+    scenario: object
+    seed: int
+    replications: list
+    summary: dict
+
+    @property
+    def mentions(self) -> MentionLog:
+        return MentionLog.concat([r.mentions for r in self.replications])
+
+    @property
+    def series(self) -> TimeSeries:
+        return TimeSeries.concat([r.series for r in self.replications])
+
+
+@pytest.fixture(scope="module")
+def result() -> FakeRunResult:
+    scenario = make_scenario()
+    summary = {name: {"mean": 0.5 + k, "ci_low": 0.4 + k, "ci_high": 0.6 + k} for k, name in enumerate(METRICS)}
+    summary["acknowledged_share"] = {"mean": 0.8, "ci_low": 0.75, "ci_high": 0.85}
+    summary["ack_sla_attainment"] = {"mean": 0.93, "ci_low": 0.91, "ci_high": 0.95}
+    summary["some_new_metric"] = {"mean": 12.5, "ci_low": float("nan"), "ci_high": float("nan")}
+    return FakeRunResult(scenario, 7, [make_replication(i, scenario) for i in range(2)], summary)
+
+
+def test_write_report_writes_the_plots_and_a_self_contained_page(result, tmp_path):
+    report.write_report(result, tmp_path)
+    for name in PNGS:
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3
+    links = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", page, flags=re.IGNORECASE)
+    assert links and all(link.startswith("data:image/png;base64,") for link in links)
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower()
+    for name in METRICS + ("some_new_metric",):
+        assert f"<code>{name}</code>" in page
+    assert "&lt;angle brackets&gt;" in page and "<angle" not in page
+    assert "name: small" in page  # the scenario echoed as YAML
+
+
+def test_report_is_byte_identical_when_written_twice(result, tmp_path):
+    report.write_report(result, tmp_path / "a")
+    report.write_report(result, tmp_path / "b")
+    for name in PNGS + ("report.html",):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_summary_formatting():
+    assert report.format_metric("acknowledged_share", [0.8123, 0.8, float("nan")]) == ["81.2%", "80.0%", "—"]
+    assert report.format_metric("ack_time_p90", [42.0, 40.5]) == ["42.0 min", "40.5 min"]
+    assert report.format_metric("resolve_time_p50", [180.0, 150.0]) == ["3.0 h", "2.5 h"]
+    assert report.format_metric("resolve_time_p90", [4320.0, 2880.0]) == ["3.0 d", "2.0 d"]
+    assert report.format_metric("cost", [12345.6, 999.5]) == ["12,346", "999.5"]
+    assert report.format_metric("mentions", [3456.0, 12.25]) == ["3,456", "12.2"]
+    assert report.format_metric("ack_breach_rate", [0.25]) == ["25.0%"]
+    assert report.format_duration(60.0) == "1 h" and report.format_duration(4320.0) == "3 d"
+    assert report.format_duration(7.5) == "7.5 min" and report.format_duration(0.5) == "30 s"
+
+
+def test_sla_verdict_in_summary_table(result):
+    table = report.summary_table(result.summary, result.scenario)
+    assert "target 90% within 1 h" in table and 'class="ok"' in table
+
+
+def test_figures_are_figures_and_leave_global_state_alone(result):
+    before = dict(matplotlib.rcParams)
+    figures = [
+        report.queues_figure(result.series, result.scenario),
+        report.ack_vs_expectation_figure(result.mentions, result.scenario),
+        report.breach_by_hour_figure(result.mentions, result.scenario),
+    ]
+    assert all(isinstance(fig, Figure) for fig in figures)
+    assert all(report.figure_png(fig).startswith(b"\x89PNG") for fig in figures)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_plots_survive_an_empty_run(result):
+    empty = result.mentions.select(np.zeros(len(result.mentions), dtype=bool))
+    series = result.series
+    nothing = TimeSeries(series.replication[:0], series.time[:0], series.pool[:0],
+                         {k: v[:0] for k, v in series.values.items()}, series.pools)
+    for fig in (report.ack_vs_expectation_figure(empty, result.scenario),
+                report.breach_by_hour_figure(empty, result.scenario),
+                report.queues_figure(nothing, result.scenario)):
+        assert report.figure_png(fig).startswith(b"\x89PNG")
+
+
+def test_report_does_not_import_pyplot():
+    code = "import sys, sim.report; assert 'matplotlib.pyplot' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

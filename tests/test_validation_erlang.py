@@ -1,0 +1,159 @@
+"""Simulation against queueing theory: M/M/c must reproduce Erlang C, M/M/c+M Erlang A (Palm).
+
+The scenario is the example `mmc` (Poisson arrivals, exponential work, one pool, first come first
+served, one piece of work per mention) with its rate, staffing, horizon and patience varied. A
+mention's wait is ack_start - arrival if an agent took it, abandoned_at - arrival if it gave up;
+mentions still waiting at the horizon have no observed wait and are left out.
+
+How a check is judged. Each replication gives one estimate of each quantity; across replications
+a Student-t confidence interval is formed, and the analytic value must lie inside it.
+- Simultaneous level. This file makes CHECKS comparisons; judged one by one at 95 %, a correct
+  engine would fail one of them on most seeds. Each interval therefore has level
+  1 - 0.05 / CHECKS (Bonferroni), so all of them together hold with at least 95 % confidence.
+- Slack. Intervals are widened by SLACK (absolute) for finite-horizon bias: leaving out the few
+  mentions still waiting at the horizon (a queue's worth among tens of thousands) moves a share
+  by < 1e-3, and the warm-up (>= 60 mean relaxation times of these queues) makes the empty start
+  negligible.
+- Power. Each interval must be narrower than MAX_HALF_WIDTH (for small probabilities, also
+  than MAX_RELATIVE_HALF_WIDTH of the value), so a check can fail: at the mmc load an engine
+  serving 5 % too slowly would show a delay probability of 0.76 instead of 0.67.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.analytic import erlang_a, erlang_c, erlang_c_wait_cdf
+from sim.records import OUTCOMES
+from sim.runner import run
+from sim.scenario import parse_scenario
+
+# The example scenario `mmc`: lambda = 9/min, c = 10, exponential work of mean 1 min.
+MMC = {
+    "name": "mmc",
+    "horizon": "16d",
+    "warmup": "1d",
+    "replications": 5,
+    "seed": 7,
+    "arrivals": {"rate": "9/m", "daily_profile": "flat", "types": {"complaint": 1.0}, "channels": {"twitter": 1.0}},
+    "expectations": {
+        "acknowledge": {"default": {"median": "1m", "sigma": 0.5}},
+        "resolve": {"default": {"median": "1h", "sigma": 0.5}},
+    },
+    "pools": {"team": {"agents": 10, "channels": ["twitter"], "stages": ["acknowledge", "resolve"]}},
+    "handling": {"resolve": {"default": {"dist": "exponential", "mean": "1m"}}},
+    "policy": {"acknowledge": "with_resolution", "priority": "fifo", "respond_to": ["complaint"]},
+}
+
+SLACK = 0.002
+MAX_HALF_WIDTH = 0.03
+MAX_RELATIVE_HALF_WIDTH = 0.25
+WARMUP = "2h"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    rate: float               # arrivals per minute
+    agents: int
+    horizon: str              # per replication, after the warm-up
+    replications: int
+    seed: int
+    times: tuple[float, ...]  # t of the P(wait <= t) checks, minutes
+    patience: float | None = None   # mean patience, minutes (None: nobody abandons)
+
+
+ERLANG_C = [
+    Case("mmc", 9.0, 10, "4d", 16, 11, (0.1, 0.5)),
+    Case("light", 7.0, 10, "2d", 12, 12, (0.05, 0.25)),
+    Case("small_pool", 2.4, 3, "6d", 12, 13, (0.2, 1.0)),
+]
+ERLANG_A = [
+    Case("mmc_patience", 9.0, 10, "3d", 12, 21, (0.1, 0.5), patience=10.0),
+    Case("overloaded", 12.0, 10, "2d", 12, 22, (1.0, 3.0), patience=10.0),
+    Case("patience_as_work", 9.0, 10, "2d", 12, 23, (0.1, 0.5), patience=1.0),
+]
+# delay + P(W <= t) per t; with patience also abandonment and "served within" the first t
+CHECKS = sum(1 + len(c.times) for c in ERLANG_C) + sum(3 + len(c.times) for c in ERLANG_A)
+
+
+def scenario_for(case: Case):
+    data = copy.deepcopy(MMC)
+    data.update(name=f"mmc_{case.name}", horizon=case.horizon, warmup=WARMUP)
+    data["arrivals"]["rate"] = f"{case.rate}/m"
+    data["pools"]["team"]["agents"] = case.agents
+    if case.patience is not None:
+        data["expectations"]["patience"] = {"default": {"mean": f"{case.patience}m"}}
+    return parse_scenario(data)
+
+
+@lru_cache(maxsize=None)
+def estimates(case: Case) -> dict[str, np.ndarray]:
+    """Per-replication estimates of every checked quantity (one array entry per replication)."""
+    result = run(scenario_for(case), replications=case.replications, seed=case.seed)
+    open_, abandoned_ = OUTCOMES.index("open"), OUTCOMES.index("abandoned")
+    rows = []
+    for rep in result.replications:
+        m = rep.mentions
+        arrival, start, gone = m["arrival"], m["ack_start"], m["abandoned_at"]
+        outcome = m["outcome"]
+        assert not np.any(~np.isnan(start) & ~np.isnan(gone)), "a mention both served and abandoned"
+        assert np.array_equal(~np.isnan(gone), outcome == abandoned_)
+        wait = np.where(np.isnan(start), gone - arrival, start - arrival)
+        seen = ~np.isnan(wait)
+        # the only mentions without an observed wait are those still waiting at the horizon
+        assert np.all(outcome[~seen] == open_)
+        assert np.all(wait[seen] > -1e-9)
+        wait, abandoned = wait[seen], ~np.isnan(gone[seen])
+        row = {"delay": np.mean(wait > 1e-9), "abandon": np.mean(abandoned)}
+        for t in case.times:
+            row[f"wait<={t}"] = np.mean(wait <= t)
+            row[f"served<={t}"] = np.mean((wait <= t) & ~abandoned)
+        rows.append(row)
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and the simultaneous (Bonferroni) Student-t half-width across replications."""
+    n = len(values)
+    quantile = stats.t.ppf(1 - 0.05 / CHECKS / 2, n - 1)
+    return float(values.mean()), float(quantile * values.std(ddof=1) / math.sqrt(n)), quantile
+
+
+def check(values: np.ndarray, expected: float, what: str) -> None:
+    mean, half, _ = interval(values)
+    assert half < MAX_HALF_WIDTH, f"{what}: interval too wide to test anything (half-width {half:.4f})"
+    if expected < 0.1:
+        assert half < MAX_RELATIVE_HALF_WIDTH * expected, f"{what}: half-width {half:.4f} vs value {expected:.4f}"
+    assert mean - half - SLACK <= expected <= mean + half + SLACK, (
+        f"{what}: analytic {expected:.4f} outside the simulation's interval {mean:.4f} +- {half:.4f}"
+    )
+
+
+@pytest.mark.parametrize("case", ERLANG_C, ids=lambda c: c.name)
+def test_erlang_c(case: Case):
+    est = estimates(case)
+    check(est["delay"], erlang_c(case.agents, case.rate), f"{case.name} P(wait > 0)")
+    for t in case.times:
+        expected = erlang_c_wait_cdf(t, case.agents, case.rate, 1.0)
+        check(est[f"wait<={t}"], expected, f"{case.name} P(wait <= {t})")
+    assert np.all(est["abandon"] == 0.0)
+
+
+@pytest.mark.parametrize("case", ERLANG_A, ids=lambda c: c.name)
+def test_erlang_a(case: Case):
+    theory = erlang_a(case.agents, case.rate, 1.0, 1.0 / case.patience)
+    est = estimates(case)
+    check(est["delay"], theory.p_delay, f"{case.name} P(wait > 0)")
+    check(est["abandon"], theory.p_abandon, f"{case.name} P(abandon)")
+    for t in case.times:
+        check(est[f"wait<={t}"], theory.p_wait_le(t), f"{case.name} P(wait <= {t})")
+    t = case.times[0]
+    check(est[f"served<={t}"], theory.p_served_within(t), f"{case.name} P(served within {t})")
+
