@@ -180,7 +180,6 @@ class CareModel:
                 self.served_by[i] = pool.index
                 if self.policy.stage_of_first_reply == BOTH:
                     self.res_start[i] = now
-                    self.res_ready[i] = self.arrival[i]
                     return i, BOTH, self.res_work[i]
                 return i, ACK, self.ack_work[i]
         i = pool.res_q.pop()
