@@ -268,11 +268,14 @@ def test_base_scenario_is_valid(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize(
-    "example",
-    sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else [pytest.param(None, marks=pytest.mark.skip("no examples folder"))],
-    ids=lambda p: p.name if p else "none",
-)
-def test_shared_examples_validate(example):
-    result = CliRunner().invoke(main, ["validate", str(example)])
+def _valid_files() -> list:
+    """The shared examples (next to the repository, if present) and the shipped scenarios."""
+    files = [pytest.param(p, id=f"examples/{p.name}") for p in sorted(EXAMPLES.glob("*.yaml"))]
+    files += [pytest.param(p, id=f"scenarios/{p.name}") for p in sorted((REPO / "scenarios").glob("*.yaml"))]
+    return files or [pytest.param(None, id="none", marks=pytest.mark.skip(reason="no scenario files found"))]
+
+
+@pytest.mark.parametrize("scenario_file", _valid_files())
+def test_shipped_and_example_scenarios_validate(scenario_file):
+    result = CliRunner().invoke(main, ["validate", str(scenario_file)])
     assert result.exit_code == 0, result.output

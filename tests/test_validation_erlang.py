@@ -12,8 +12,8 @@ a Student-t confidence interval is formed, and the analytic value must lie insid
   1 - 0.05 / CHECKS (Bonferroni), so all of them together hold with at least 95 % confidence.
 - Slack. Intervals are widened by SLACK (absolute) for finite-horizon bias: leaving out the few
   mentions still waiting at the horizon (a queue's worth among tens of thousands) moves a share
-  by < 1e-3, and the warm-up (>= 60 mean relaxation times of these queues) makes the empty start
-  negligible.
+  by < 1e-3, and the warm-up is over six relaxation times of the slowest queue here (about
+  1 / (sqrt(c mu) - sqrt(lambda))^2 = 38 min at the mmc load), so the empty start is forgotten.
 - Power. Each plain 95 % interval must be narrower than MAX_HALF_WIDTH (for small
   probabilities, also than MAX_RELATIVE_HALF_WIDTH of the value), so a check can fail: at the mmc
   load an engine serving 5 % too slowly would show a delay probability of 0.76 instead of 0.67.
@@ -54,7 +54,7 @@ MMC = {
 SLACK = 0.002
 MAX_HALF_WIDTH = 0.02
 MAX_RELATIVE_HALF_WIDTH = 0.25
-WARMUP = "2h"
+WARMUP = "4h"
 
 
 @dataclass(frozen=True)

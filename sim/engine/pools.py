@@ -85,6 +85,9 @@ class PoolState:
         if n < old:
             for k in range(n, old):
                 self.left_at[k] = now
+            for agent in self.idle:
+                if agent.k >= n:
+                    agent.off = True
             self.idle = [a for a in self.idle if a.k < n]
         elif n > old:
             for agent in self.agents:
