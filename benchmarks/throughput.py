@@ -192,6 +192,9 @@ def main() -> int:
                 cases["baseline.yaml"] = (scenario, bool(scenario.expectations.patience))
                 notes.append("baseline.yaml is not an M/M/c: its ratios are to the M/M/c references "
                              "(with reneging if it has patience), a scale rather than a like-for-like comparison")
+                if scenario.warmup > 0:
+                    notes.append(f"baseline.yaml counts reported mentions only: its {scenario.warmup / 1440:g} d "
+                                 "warm-up is simulated but its mentions are not in the log")
             except Exception as exc:  # noqa: BLE001
                 notes.append(f"baseline.yaml skipped: {exc}")
 

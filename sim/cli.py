@@ -103,5 +103,40 @@ def schema():
     click.echo(json.dumps(doc, indent=2))
 
 
+@main.command()
+@click.option("--rate", required=True, help="Arrival rate, e.g. 120/h.")
+@click.option("--aht", required=True, help="Mean handle time, e.g. 6m.")
+@click.option("--agents", type=click.IntRange(min=1), help="Agents (default: the fewest meeting the target).")
+@click.option("--within", default="1h", show_default=True, help="Service-level threshold.")
+@click.option("--target", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True)
+@click.option("--patience", help="Mean patience (exponential) for Erlang A, e.g. 30m.")
+def erlang(rate, aht, agents, within, target, patience):
+    """Erlang C (and Erlang A with --patience): the analytic queue planners start from."""
+    from .analytic import erlang_a, erlang_c, erlang_c_mean_wait, service_level, staff_for_service_level
+    from .scenario.units import parse_duration, parse_rate
+
+    try:
+        lam, mu = parse_rate(rate), 1.0 / parse_duration(aht)
+        t = parse_duration(within)
+        theta = 1.0 / parse_duration(patience) if patience else None
+    except (ValueError, ZeroDivisionError) as exc:
+        fail(f"erlang: {exc}")
+    load = lam / mu
+    if agents is None:
+        agents = staff_for_service_level(lam, mu, target, t)
+        click.echo(f"fewest agents for {target:.0%} within {within}: {agents}")
+    click.echo(f"offered load {load:.2f} erlangs on {agents} agents (occupancy {load / agents:.1%})")
+    if agents > load:
+        click.echo(f"Erlang C: P(wait > 0) = {erlang_c(agents, load):.4f}, "
+                   f"mean wait = {erlang_c_mean_wait(agents, lam, mu):.3f} min, "
+                   f"P(wait <= {within}) = {service_level(agents, lam, mu, t):.4f}")
+    else:
+        click.echo("Erlang C: unstable (load >= agents): the queue grows without bound")
+    if theta:
+        a = erlang_a(agents, lam, mu, theta)
+        click.echo(f"Erlang A: P(wait > 0) = {a.p_delay:.4f}, abandoned = {a.p_abandon:.4f}, "
+                   f"mean wait = {a.mean_wait:.3f} min, P(wait <= {within}) = {a.p_wait_le(t):.4f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

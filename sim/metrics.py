@@ -12,10 +12,15 @@ import math
 import numpy as np
 from scipy import stats
 
+from .arrivals.base import week_offset
 from .records import ORIGINS, OUTCOMES, MentionLog, Replication
 from .scenario.models import Scenario
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
+WEEK_MINUTES = 7 * 1440
+# Follower tiers of the fairness breakdown (metric-name suffixes) and their upper edges.
+FOLLOWER_TIERS = ("lt1k", "1k_10k", "10k_100k", "ge100k")
+TIER_EDGES = (1_000, 10_000, 100_000)
 
 
 def answerable(log: MentionLog, scenario: Scenario) -> np.ndarray:
@@ -35,12 +40,53 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q)) if len(values) else math.nan
 
 
-def attainment(done: np.ndarray, arrival: np.ndarray, limit: float, end: float) -> float:
-    """Share served within `limit` of arrival, among those whose window closed by `end` or served."""
+def attainment(done: np.ndarray, arrival: np.ndarray, limit: float, end: float, clock=None) -> float:
+    """Share served within `limit` of arrival, among those served or whose window closed by `end`.
+
+    `clock` maps scenario minutes to elapsed SLA minutes (business hours); default: calendar.
+    """
+    if clock is not None:
+        done, arrival, end = clock(done), clock(arrival), clock(np.asarray(end))
     met = (done - arrival) <= limit
     decided = met | (arrival + limit <= end)
     n = int(decided.sum())
     return float(met.sum() / n) if n else math.nan
+
+
+def business_clock(blocks, week_offset: float):
+    """Function: scenario minute -> business minutes elapsed since minute 0 (blocks are whole
+    minutes of the week, so a per-minute table is exact; time inside a minute interpolates)."""
+    open_minute = np.zeros(WEEK_MINUTES)
+    for block in blocks:
+        for a, b in block.intervals():
+            idx = np.arange(int(a), int(b)) % WEEK_MINUTES
+            open_minute[idx] = 1.0
+    cum = np.concatenate([[0.0], np.cumsum(open_minute)])
+    per_week = cum[-1]
+
+    def since_monday(m: np.ndarray) -> np.ndarray:
+        weeks, rest = np.divmod(m, WEEK_MINUTES)
+        k = rest.astype(np.int64)
+        return weeks * per_week + cum[k] + (rest - k) * open_minute[np.minimum(k, WEEK_MINUTES - 1)]
+
+    zero = since_monday(np.asarray(week_offset, dtype=float))
+
+    def clock(t: np.ndarray) -> np.ndarray:
+        return since_monday(np.asarray(t, dtype=float) + week_offset) - zero
+
+    return clock
+
+
+def _group_breach(metrics: dict, prefix: str, groups: np.ndarray, labels, breached, done, due) -> None:
+    for g, label in enumerate(labels):
+        sel = groups == g
+        if sel.any():
+            metrics[f"{prefix}_{label}"] = breach_rate(breached[sel], done[sel], due[sel])
+
+
+def follower_tier(followers: np.ndarray) -> np.ndarray:
+    """Index into FOLLOWER_TIERS: <1k, 1k-10k, 10k-100k, >=100k."""
+    return np.searchsorted(np.asarray(TIER_EDGES), followers, side="right")
 
 
 def breach_rate(breached: np.ndarray, done: np.ndarray, due: np.ndarray) -> float:
@@ -86,6 +132,27 @@ def replication_metrics(scenario: Scenario, rep: Replication) -> dict[str, float
         "utilization": rep.extra["busy_hours"] / agent_hours if agent_hours else math.nan,
         "max_queue_length": rep.extra["max_queue_length"],
     }
+    sla = scenario.sla
+    if sla.business_hours:
+        clock = business_clock(sla.business_hours, week_offset(scenario.start))
+        metrics["ack_sla_attainment_calendar"] = metrics["ack_sla_attainment"]
+        metrics["resolve_sla_attainment_calendar"] = metrics["resolve_sla_attainment"]
+        for stage, col, target in (("ack", "ack_done", sla.acknowledge), ("resolve", "resolve_done", sla.resolve)):
+            value = attainment(a[col], arrival, target.within, end, clock)
+            metrics[f"{stage}_sla_attainment_business_hours"] = value
+            if sla.clock == "business_hours":
+                metrics[f"{stage}_sla_attainment"] = value
+    for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
+        flags = a[f"{stage}_breached"]
+        _group_breach(metrics, f"{stage}_breach_rate_tier", follower_tier(a["followers"]), FOLLOWER_TIERS, flags, a[col], a[due])
+        _group_breach(metrics, f"{stage}_breach_rate_channel", a["channel"], log.channels, flags, a[col], a[due])
+        _group_breach(metrics, f"{stage}_breach_rate_type", a["type"], log.types, flags, a[col], a[due])
+    for name, groups, labels in (("tier", follower_tier(a["followers"]), FOLLOWER_TIERS),
+                                 ("channel", a["channel"], log.channels), ("type", a["type"], log.types)):
+        for g, label in enumerate(labels):
+            sel = groups == g
+            if sel.any():
+                metrics[f"ack_time_p50_{name}_{label}"] = _quantile(ack_time[sel], 0.5)
     if "boosted_mentions" in rep.extra:
         metrics["breach_caused_share"] = rep.extra["boosted_mentions"] / len(log) if len(log) else math.nan
     return metrics

@@ -52,7 +52,7 @@ MMC = {
 }
 
 SLACK = 0.002
-MAX_HALF_WIDTH = 0.02
+MAX_HALF_WIDTH = 0.025
 MAX_RELATIVE_HALF_WIDTH = 0.25
 WARMUP = "4h"
 
@@ -70,14 +70,14 @@ class Case:
 
 
 ERLANG_C = [
-    Case("mmc", 9.0, 10, "4d", 16, 11, (0.1, 0.5)),
-    Case("light", 7.0, 10, "2d", 12, 12, (0.05, 0.25)),
-    Case("small_pool", 2.4, 3, "6d", 12, 13, (0.2, 1.0)),
+    Case("mmc", 9.0, 10, "5d", 24, 11, (0.1, 0.5)),
+    Case("light", 7.0, 10, "2d", 20, 12, (0.05, 0.25)),
+    Case("small_pool", 2.4, 3, "6d", 20, 13, (0.2, 1.0)),
 ]
 ERLANG_A = [
-    Case("mmc_patience", 9.0, 10, "3d", 12, 21, (0.1, 0.5), patience=10.0),
-    Case("overloaded", 12.0, 10, "2d", 12, 22, (1.0, 3.0), patience=10.0),
-    Case("patience_as_work", 9.0, 10, "2d", 12, 23, (0.1, 0.5), patience=1.0),
+    Case("mmc_patience", 9.0, 10, "3d", 20, 21, (0.1, 0.5), patience=10.0),
+    Case("overloaded", 12.0, 10, "2d", 20, 22, (1.0, 3.0), patience=10.0),
+    Case("patience_as_work", 9.0, 10, "2d", 20, 23, (0.1, 0.5), patience=1.0),
 ]
 # delay + P(W <= t) per t; with patience also abandonment and "served within" the first t
 CHECKS = sum(1 + len(c.times) for c in ERLANG_C) + sum(3 + len(c.times) for c in ERLANG_A)
