@@ -30,16 +30,6 @@ def answerable(log: MentionLog, scenario: Scenario) -> np.ndarray:
     return table[log["type"]]
 
 
-def _share(mask: np.ndarray, within: np.ndarray) -> float:
-    n = int(within.sum())
-    return float((mask & within).sum() / n) if n else math.nan
-
-
-def _quantile(values: np.ndarray, q: float) -> float:
-    values = values[~np.isnan(values)]
-    return float(np.quantile(values, q)) if len(values) else math.nan
-
-
 def attainment(done: np.ndarray, arrival: np.ndarray, limit: float, end: float, clock=None) -> float:
     """Share served within `limit` of arrival, among those served or whose window closed by `end`.
 
@@ -77,13 +67,6 @@ def business_clock(blocks, week_offset: float):
     return clock
 
 
-def _group_breach(metrics: dict, prefix: str, groups: np.ndarray, labels, breached, done, due) -> None:
-    for g, label in enumerate(labels):
-        sel = groups == g
-        if sel.any():
-            metrics[f"{prefix}_{label}"] = breach_rate(breached[sel], done[sel], due[sel])
-
-
 def follower_tier(followers: np.ndarray) -> np.ndarray:
     """Index into FOLLOWER_TIERS: <1k, 1k-10k, 10k-100k, >=100k."""
     return np.searchsorted(np.asarray(TIER_EDGES), followers, side="right")
@@ -96,65 +79,165 @@ def breach_rate(breached: np.ndarray, done: np.ndarray, due: np.ndarray) -> floa
     return float((breached & decided).sum() / n) if n else math.nan
 
 
+class LogHistogram:
+    """Fixed log-spaced histogram for quantiles of durations, mergeable by addition.
+
+    200 bins per decade from 1e-4 to 1e8 minutes: a quantile read at the geometric centre of its
+    bin is within 0.6 % (relative) of the exact sample quantile.
+    """
+
+    LOW, DECADES, PER_DECADE = -4.0, 12, 200
+    RELATIVE_ACCURACY = 10 ** (0.5 / PER_DECADE) - 1
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(self.DECADES * self.PER_DECADE + 2, dtype=np.int64)
+
+    def add(self, values: np.ndarray) -> None:
+        values = values[~np.isnan(values)]
+        with np.errstate(divide="ignore"):
+            pos = (np.log10(np.maximum(values, 0.0)) - self.LOW) * self.PER_DECADE
+        idx = np.clip(np.floor(pos), -1, len(self.counts) - 2).astype(np.int64) + 1
+        self.counts += np.bincount(idx, minlength=len(self.counts))
+
+    def quantile(self, q: float) -> float:
+        n = int(self.counts.sum())
+        if n == 0:
+            return math.nan
+        k = int(np.searchsorted(np.cumsum(self.counts), q * n, side="left"))
+        if k == 0:
+            return 0.0
+        return 10 ** (self.LOW + (k - 1 + 0.5) / self.PER_DECADE)
+
+
+class MentionStats:
+    """Additive statistics of settled mentions, fed batch by batch (`add`), read by `metrics`.
+
+    Ratios are kept as (hits, count) and quantiles as histograms, so a run can stream its
+    mentions through without keeping them; with `exact`, quantiles come from the kept values.
+    """
+
+    def __init__(self, scenario: Scenario, exact: bool = False):
+        self.scenario, self.exact = scenario, exact
+        self.ratios: dict[str, list[float]] = {}
+        self.counts: dict[str, float] = {}
+        self.hists: dict[str, LogHistogram] = {}
+        self.values: dict[str, list[np.ndarray]] = {}
+        sla = scenario.sla
+        self.clock = business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
+        self.groups = (("tier", FOLLOWER_TIERS), ("channel", tuple(scenario.channels)), ("type", tuple(scenario.types)))
+
+    def _ratio(self, name: str, hits: np.ndarray, decided: np.ndarray | None = None) -> None:
+        slot = self.ratios.setdefault(name, [0.0, 0.0])
+        if decided is None:
+            slot[0] += float(hits.sum())
+            slot[1] += float(len(hits))
+        else:
+            slot[0] += float((hits & decided).sum())
+            slot[1] += float(decided.sum())
+
+    def _sample(self, name: str, values: np.ndarray) -> None:
+        self.hists.setdefault(name, LogHistogram()).add(values)
+        if self.exact:
+            self.values.setdefault(name, []).append(values[~np.isnan(values)])
+
+    def add(self, log: MentionLog) -> "MentionStats":
+        sc = self.scenario
+        end = sc.end
+        self.counts["mentions"] = self.counts.get("mentions", 0.0) + len(log)
+        for origin in ("cascade", "incident"):
+            key = f"{origin}_mentions"
+            self.counts[key] = self.counts.get(key, 0.0) + float((log["origin"] == ORIGINS.index(origin)).sum())
+        a = log.select(answerable(log, sc))
+        self.counts["answerable_mentions"] = self.counts.get("answerable_mentions", 0.0) + len(a)
+        arrival, outcome = a["arrival"], a["outcome"]
+        self._ratio("acknowledged_share", ~np.isnan(a["ack_done"]))
+        for name in ("resolved", "abandoned", "ignored", "dropped", "open"):
+            self._ratio(f"{name}_share", outcome == OUT[name])
+        ack_time = a["ack_done"] - arrival
+        self._sample("ack_time", ack_time)
+        self._sample("resolve_time", a["resolve_done"] - arrival)
+        self._sample("ack_expectation", a["ack_expected_by"] - arrival)
+        sla = sc.sla
+        for stage, col, target in (("ack", "ack_done", sla.acknowledge), ("resolve", "resolve_done", sla.resolve)):
+            met = (a[col] - arrival) <= target.within
+            self._ratio(f"{stage}_sla_calendar", met, met | (arrival + target.within <= end))
+            if self.clock is not None:
+                done, arr, close = self.clock(a[col]), self.clock(arrival), self.clock(np.asarray(end))
+                met = (done - arr) <= target.within
+                self._ratio(f"{stage}_sla_business_hours", met, met | (arr + target.within <= close))
+        labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": a["type"]}
+        for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
+            flags = a[f"{stage}_breached"]
+            decided = flags | (a[col] <= a[due])
+            self._ratio(f"{stage}_breach_rate", flags, decided)
+            for group, names in self.groups:
+                for g, label in enumerate(names):
+                    sel = labels[group] == g
+                    self._ratio(f"{stage}_breach_rate_{group}_{label}", flags[sel], decided[sel])
+        for group, names in self.groups:
+            for g, label in enumerate(names):
+                self._sample(f"ack_time_{group}_{label}", ack_time[labels[group] == g])
+        return self
+
+    def _q(self, name: str, q: float) -> float:
+        if self.exact:
+            values = np.concatenate(self.values.get(name, [np.zeros(0)]))
+            return float(np.quantile(values, q)) if len(values) else math.nan
+        hist = self.hists.get(name)
+        return hist.quantile(q) if hist is not None else math.nan
+
+    def _r(self, name: str) -> float:
+        hits, n = self.ratios.get(name, (0.0, 0.0))
+        return hits / n if n else math.nan
+
+    def metrics(self) -> dict[str, float]:
+        """Every mention-derived summary metric, in a fixed order."""
+        sla = self.scenario.sla
+        out = {k: self.counts.get(k, 0.0) for k in ("mentions", "answerable_mentions")}
+        for name in ("acknowledged", "resolved", "abandoned", "ignored", "dropped", "open"):
+            out[f"{name}_share"] = self._r(f"{name}_share")
+        for stage, label in (("ack_time", "ack_time"), ("resolve_time", "resolve_time")):
+            out[f"{label}_p50"] = self._q(stage, 0.5)
+            out[f"{label}_p90"] = self._q(stage, 0.9)
+        clock = "business_hours" if sla.clock == "business_hours" and self.clock is not None else "calendar"
+        for stage in ("ack", "resolve"):
+            out[f"{stage}_sla_attainment"] = self._r(f"{stage}_sla_{clock}")
+        for stage in ("ack", "resolve"):
+            out[f"{stage}_breach_rate"] = self._r(f"{stage}_breach_rate")
+        out["ack_expectation_p50"] = self._q("ack_expectation", 0.5)
+        out["cascade_mentions"] = self.counts.get("cascade_mentions", 0.0)
+        out["incident_mentions"] = self.counts.get("incident_mentions", 0.0)
+        if self.clock is not None:
+            for stage in ("ack", "resolve"):
+                out[f"{stage}_sla_attainment_calendar"] = self._r(f"{stage}_sla_calendar")
+                out[f"{stage}_sla_attainment_business_hours"] = self._r(f"{stage}_sla_business_hours")
+        for stage in ("ack", "resolve"):
+            for group, names in self.groups:
+                for label in names:
+                    out[f"{stage}_breach_rate_{group}_{label}"] = self._r(f"{stage}_breach_rate_{group}_{label}")
+        for group, names in self.groups:
+            for label in names:
+                out[f"ack_time_p50_{group}_{label}"] = self._q(f"ack_time_{group}_{label}", 0.5)
+        return out
+
+
 def replication_metrics(scenario: Scenario, rep: Replication) -> dict[str, float]:
-    """Every summary metric of one replication."""
-    log = rep.mentions
-    end = scenario.end
-    ans = answerable(log, scenario)
-    a = log.select(ans)
-    arrival = a["arrival"]
-    outcome = a["outcome"]
-    ack_time = a["ack_done"] - arrival
-    res_time = a["resolve_done"] - arrival
+    """Every summary metric of one replication: exact from its records when it kept them,
+    else from the statistics streamed during the run (quantiles within 0.6 %)."""
+    if rep.mentions is not None:
+        metrics = MentionStats(scenario, exact=True).add(rep.mentions).metrics()
+    else:
+        metrics = dict(rep.mention_metrics)
     agent_hours = sum(rep.agent_hours.values())
-    metrics = {
-        "mentions": float(len(log)),
-        "answerable_mentions": float(len(a)),
-        "acknowledged_share": _share(~np.isnan(a["ack_done"]), np.ones(len(a), bool)),
-        "resolved_share": _share(outcome == OUT["resolved"], np.ones(len(a), bool)),
-        "abandoned_share": _share(outcome == OUT["abandoned"], np.ones(len(a), bool)),
-        "ignored_share": _share(outcome == OUT["ignored"], np.ones(len(a), bool)),
-        "dropped_share": _share(outcome == OUT["dropped"], np.ones(len(a), bool)),
-        "open_share": _share(outcome == OUT["open"], np.ones(len(a), bool)),
-        "ack_time_p50": _quantile(ack_time, 0.5),
-        "ack_time_p90": _quantile(ack_time, 0.9),
-        "resolve_time_p50": _quantile(res_time, 0.5),
-        "resolve_time_p90": _quantile(res_time, 0.9),
-        "ack_sla_attainment": attainment(a["ack_done"], arrival, scenario.sla.acknowledge.within, end),
-        "resolve_sla_attainment": attainment(a["resolve_done"], arrival, scenario.sla.resolve.within, end),
-        "ack_breach_rate": breach_rate(a["ack_breached"], a["ack_done"], a["ack_expected_by"]),
-        "resolve_breach_rate": breach_rate(a["resolve_breached"], a["resolve_done"], a["resolve_expected_by"]),
-        "ack_expectation_p50": _quantile(a["ack_expected_by"] - arrival, 0.5),
-        "cascade_mentions": float((log["origin"] == ORIGINS.index("cascade")).sum()),
-        "incident_mentions": float((log["origin"] == ORIGINS.index("incident")).sum()),
+    metrics.update({
         "agent_hours": agent_hours,
         "cost": float(sum(rep.cost.values())),
         "utilization": rep.extra["busy_hours"] / agent_hours if agent_hours else math.nan,
         "max_queue_length": rep.extra["max_queue_length"],
-    }
-    sla = scenario.sla
-    if sla.business_hours:
-        clock = business_clock(sla.business_hours, week_offset(scenario.start))
-        metrics["ack_sla_attainment_calendar"] = metrics["ack_sla_attainment"]
-        metrics["resolve_sla_attainment_calendar"] = metrics["resolve_sla_attainment"]
-        for stage, col, target in (("ack", "ack_done", sla.acknowledge), ("resolve", "resolve_done", sla.resolve)):
-            value = attainment(a[col], arrival, target.within, end, clock)
-            metrics[f"{stage}_sla_attainment_business_hours"] = value
-            if sla.clock == "business_hours":
-                metrics[f"{stage}_sla_attainment"] = value
-    for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
-        flags = a[f"{stage}_breached"]
-        _group_breach(metrics, f"{stage}_breach_rate_tier", follower_tier(a["followers"]), FOLLOWER_TIERS, flags, a[col], a[due])
-        _group_breach(metrics, f"{stage}_breach_rate_channel", a["channel"], log.channels, flags, a[col], a[due])
-        _group_breach(metrics, f"{stage}_breach_rate_type", a["type"], log.types, flags, a[col], a[due])
-    for name, groups, labels in (("tier", follower_tier(a["followers"]), FOLLOWER_TIERS),
-                                 ("channel", a["channel"], log.channels), ("type", a["type"], log.types)):
-        for g, label in enumerate(labels):
-            sel = groups == g
-            if sel.any():
-                metrics[f"ack_time_p50_{name}_{label}"] = _quantile(ack_time[sel], 0.5)
+    })
     if "boosted_mentions" in rep.extra:
-        metrics["breach_caused_share"] = rep.extra["boosted_mentions"] / len(log) if len(log) else math.nan
+        n = metrics["mentions"]
+        metrics["breach_caused_share"] = rep.extra["boosted_mentions"] / n if n else math.nan
     return metrics
 
 
@@ -168,6 +251,39 @@ def confidence_interval(values: list[float], level: float = 0.95) -> tuple[float
         return mean, math.nan, math.nan
     half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return mean, mean - half, mean + half
+
+
+def paired_difference(base: list[float], other: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of `other[i] - base[i]` with its Student-t interval over replications.
+
+    Under common random numbers replication i of both runs saw the same customers, so the
+    per-replication differences vary far less than either run; pairs where either value is
+    NaN are dropped.
+    """
+    diffs = [b - a for a, b in zip(base, other) if not (math.isnan(a) or math.isnan(b))]
+    return confidence_interval(diffs, level)
+
+
+def unpaired_difference(base: list[float], other: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean difference `other - base` with Welch's interval, treating the runs as independent.
+
+    What the interval would be without common random numbers; for comparison with
+    `paired_difference`.
+    """
+    a = np.asarray([v for v in base if not math.isnan(v)], dtype=float)
+    b = np.asarray([v for v in other if not math.isnan(v)], dtype=float)
+    if len(a) == 0 or len(b) == 0:
+        return math.nan, math.nan, math.nan
+    diff = float(b.mean() - a.mean())
+    if len(a) < 2 or len(b) < 2:
+        return diff, math.nan, math.nan
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return diff, diff, diff
+    dof = (va + vb) ** 2 / (va * va / (len(a) - 1) + vb * vb / (len(b) - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
+    return diff, diff - half, diff + half
 
 
 def summarize(per_replication: list[dict[str, float]]) -> dict[str, dict[str, float]]:

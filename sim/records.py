@@ -86,11 +86,16 @@ class TimeSeries:
 
 @dataclass(frozen=True)
 class Replication:
-    """Everything one replication produced (warm-up arrivals already removed from `mentions`)."""
+    """Everything one replication produced (warm-up arrivals already removed from `mentions`).
+
+    `mentions` is None when records were not kept (streaming); `mention_metrics` then holds the
+    summary metrics computed from them on the fly.
+    """
 
     index: int
-    mentions: MentionLog
+    mentions: MentionLog | None
     series: TimeSeries
     agent_hours: dict[str, float]    # per pool: scheduled plus overtime finishing work in hand
     cost: dict[str, float]           # per pool
     extra: dict[str, float] = field(default_factory=dict)
+    mention_metrics: dict[str, float] = field(default_factory=dict)

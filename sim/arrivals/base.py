@@ -30,12 +30,13 @@ def rate_at(t: np.ndarray, table: np.ndarray, offset: float) -> np.ndarray:
     return table[np.minimum(hour, 167)]
 
 
-def thinned_arrivals(table: np.ndarray, offset: float, end: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted arrival times in [0, end): homogeneous candidates at the peak rate, kept with
+def thinned_arrivals(table: np.ndarray, offset: float, start: float, end: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Sorted arrival times in [start, end): homogeneous candidates at the peak rate, kept with
     probability rate(t)/peak (Lewis & Shedler thinning: exact for any bounded rate)."""
     peak = float(table.max())
-    n = rng.poisson(peak * end)
-    times = np.sort(rng.random(n) * end)
+    n = rng.poisson(peak * (end - start))
+    times = start + np.sort(rng.random(n) * (end - start))
     keep = rng.random(n) * peak < rate_at(times, table, offset)
     return times[keep]
 

@@ -1,10 +1,11 @@
 """The SimPy model of one replication: mentions arrive, agents acknowledge and resolve them.
 
-Per-mention state lives in plain Python lists indexed by mention (scalar access to NumPy arrays
-is slow on the hot path). Abandonment is lazy: a customer whose patience ran out is dropped when
+Per-mention state lives in plain dicts keyed by mention id (scalar access to NumPy arrays is
+slow on the hot path; dicts let settled mentions be retired, so memory does not grow with the
+horizon). Abandonment is lazy: a customer whose patience ran out is dropped when
 an agent reaches them, and the abandonment time is known exactly (arrival + patience), so no
 event is spent on it. Everything the engine needs to decide is decided here; outcomes, breaches
-and statistics are derived afterwards from the recorded times (`sim.engine.finalize`).
+and statistics are derived afterwards from the recorded times (`sim.engine.collect`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ from .policies import AckPolicy, make_ack_policy, make_queue_factory
 from .pools import PoolState, staffing_changes
 
 NAN = math.nan
+NEG_INF = -math.inf
+# Attributes fixed at arrival, and the times the engine records (absent until they happen).
+ATTRIBUTES = ("arrival", "type", "channel", "triaged", "followers", "ack_due", "res_due", "gives_up",
+              "ack_work", "res_work", "u_move", "u_follow", "origin", "parent")
+TIMES = ("ack_start", "ack_done", "res_ready", "res_start", "res_done")
 ACK, RESOLVE, BOTH = 0, 1, 2
 # Capacity model of concurrency: a conversation worked alongside c-1 others takes
 # (1 + penalty x (c-1)) times its single-conversation work; c = 1 is the plain queue.
@@ -28,8 +34,7 @@ CONCURRENCY_PENALTY = 0.5
 class CareModel:
     """Builds the pools and agents of a scenario and runs mentions through them."""
 
-    def __init__(self, scenario: Scenario, mentions: dict[str, np.ndarray], week_offset: float,
-                 cascade_hook=None):
+    def __init__(self, scenario: Scenario, week_offset: float, cascade_hook=None):
         self.scenario = scenario
         self.env = simpy.Environment()
         self.warmup, self.end = scenario.warmup, scenario.end
@@ -48,7 +53,7 @@ class CareModel:
         self.move_delay = move.delay if move else 0.0
         self.follow_through = move.follow_through if move else 1.0
         self.cascade_hook = cascade_hook
-        self._load(mentions)
+        self._init_state()
 
     # ---------------------------------------------------------------- set-up
     def _route(self, sc: Scenario) -> None:
@@ -79,59 +84,48 @@ class CareModel:
             # one reply that is both stages goes to the pool that resolves
             self.ack_pool_of = [-1] * len(sc.channels)
 
-    def _load(self, m: dict[str, np.ndarray]) -> None:
-        self.arrival = m["arrival"].tolist()
-        self.type = m["type"].tolist()
-        self.channel = m["channel"].tolist()
-        self.triaged = m["triaged_as"].tolist()
-        self.ack_due = (m["arrival"] + m["ack_expect"]).tolist()
-        self.gives_up = (m["arrival"] + m["patience"]).tolist()
-        self.ack_work = m["ack_work"].tolist()
-        self.res_work = m["resolve_work"].tolist()
-        self.u_move = m["u_move"].tolist()
-        self.u_follow = m["u_follow"].tolist()
-        self.followers = m["followers"].tolist()
-        self.res_due = (m["arrival"] + m["resolve_expect"]).tolist()
-        n = self.n_scheduled = len(self.arrival)
-        self.ack_start = [NAN] * n
-        self.ack_done = [NAN] * n
-        self.res_ready = [NAN] * n
-        self.res_start = [NAN] * n
-        self.res_done = [NAN] * n
-        self.dropped = [False] * n
-        self.served_by = [-1] * n
+    def _init_state(self) -> None:
+        # Per-mention state, keyed by global mention id. Dicts rather than lists so that
+        # settled mentions can be retired window by window and memory stays flat.
+        for name in ATTRIBUTES + TIMES:
+            setattr(self, name, {})
+        self.dropped: set[int] = set()
 
-    def add_mentions(self, m: dict[str, np.ndarray]) -> list[int]:
-        """Append mentions created during the run (closed-loop cascades); returns their indices."""
-        first = len(self.arrival)
-        k = len(m["arrival"])
-        self.arrival += m["arrival"].tolist()
-        self.type += m["type"].tolist()
-        self.channel += m["channel"].tolist()
-        self.triaged += m["triaged_as"].tolist()
-        self.ack_due += (m["arrival"] + m["ack_expect"]).tolist()
-        self.gives_up += (m["arrival"] + m["patience"]).tolist()
-        self.ack_work += m["ack_work"].tolist()
-        self.res_work += m["resolve_work"].tolist()
-        self.u_move += m["u_move"].tolist()
-        self.u_follow += m["u_follow"].tolist()
-        self.followers += m["followers"].tolist()
-        self.res_due += (m["arrival"] + m["resolve_expect"]).tolist()
-        for column in (self.ack_start, self.ack_done, self.res_ready, self.res_start, self.res_done):
-            column += [NAN] * k
-        self.dropped += [False] * k
-        self.served_by += [-1] * k
-        return list(range(first, first + k))
+    def add_mentions(self, m: dict[str, np.ndarray]) -> None:
+        """Register mentions (with their `id` column); they arrive once walked or scheduled."""
+        ids = m["id"].tolist()
+        arrival = m["arrival"]
+        columns = {
+            "arrival": arrival, "type": m["type"], "channel": m["channel"], "triaged": m["triaged_as"],
+            "followers": m["followers"], "ack_due": arrival + m["ack_expect"],
+            "res_due": arrival + m["resolve_expect"], "gives_up": arrival + m["patience"],
+            "ack_work": m["ack_work"], "res_work": m["resolve_work"], "u_move": m["u_move"],
+            "u_follow": m["u_follow"], "origin": m["origin"], "parent": m["parent_id"],
+        }
+        for name in ATTRIBUTES:
+            getattr(self, name).update(zip(ids, columns[name].tolist()))
+
+    def retire(self, ids: list[int]) -> None:
+        """Forget settled mentions (a ghost left in a queue is then skipped as abandoned)."""
+        for name in ATTRIBUTES + TIMES:
+            column = getattr(self, name)
+            for i in ids:
+                column.pop(i, None)
+        self.dropped.difference_update(ids)
 
     # ---------------------------------------------------------------- running
-    def run(self) -> None:
-        env = self.env
+    def start(self) -> None:
+        """Staffing and policy timers; call once before the first window."""
         for pool in self.pools:
             changes = staffing_changes(pool.spec, self.week_offset, self.end)
             self._staffing(pool, changes, 0)
         self.policy.start()
-        self._arrivals(0)
-        env.run(until=self.end)
+
+    def run_window(self, ids: list[int], until: float) -> None:
+        """Let the mentions `ids` (sorted by arrival) arrive, and run the clock to `until`."""
+        if ids:
+            self._walk(ids, 0)
+        self.env.run(until=until)
 
     def _staffing(self, pool: PoolState, changes: list[tuple[float, int]], i: int) -> None:
         t, n = changes[i]
@@ -142,15 +136,15 @@ class CareModel:
             return
         Timeout(self.env, t - self.env.now).callbacks.append(lambda _e: self._staffing(pool, changes, i))
 
-    def _arrivals(self, i: int) -> None:
-        """Walk the pre-generated arrivals (sorted) with one timeout each."""
-        env, arrival, n = self.env, self.arrival, self.n_scheduled
+    def _walk(self, ids: list[int], k: int) -> None:
+        """Walk a window's arrivals (sorted by time) with one timeout each."""
+        env, arrival, n = self.env, self.arrival, len(ids)
         now = env.now
-        while i < n and arrival[i] <= now:
-            self.arrive(i)
-            i += 1
-        if i < n:
-            Timeout(env, arrival[i] - now).callbacks.append(lambda _e: self._arrivals(i))
+        while k < n and arrival[ids[k]] <= now:
+            self.arrive(ids[k])
+            k += 1
+        if k < n:
+            Timeout(env, arrival[ids[k]] - now).callbacks.append(lambda _e: self._walk(ids, k))
 
     def schedule_arrival(self, index: int) -> None:
         """A mention created during the run arrives at its own time."""
@@ -171,13 +165,12 @@ class CareModel:
         now = self.env.now
         q = pool.ack_q
         if len(q):
-            gives_up = self.gives_up
+            gives_up = self.gives_up.get
             i = q.pop()
-            while i >= 0 and gives_up[i] <= now:   # lazy abandonment
+            while i >= 0 and gives_up(i, NEG_INF) <= now:   # lazy abandonment (or retired)
                 i = q.pop()
             if i >= 0:
                 self.ack_start[i] = now
-                self.served_by[i] = pool.index
                 if self.policy.stage_of_first_reply == BOTH:
                     self.res_start[i] = now
                     return i, BOTH, self.res_work[i]
@@ -185,7 +178,6 @@ class CareModel:
         i = pool.res_q.pop()
         if i >= 0:
             self.res_start[i] = now
-            self.served_by[i] = pool.index
             return i, RESOLVE, self.res_work[i]
         return None
 
@@ -202,7 +194,7 @@ class CareModel:
                 if self.u_follow[i] < self.follow_through:
                     Timeout(self.env, self.move_delay).callbacks.append(lambda _e: self.ready_to_resolve(i))
                 else:
-                    self.dropped[i] = True
+                    self.dropped.add(i)
             else:
                 self.ready_to_resolve(i)
         if self.cascade_hook:

@@ -88,8 +88,10 @@ class Batched(AckPolicy):
         self.sweeps.append(self.model.env.now)
         for pool in self.model.pools:
             if pool.pending:
+                live = self.model.arrival
                 for i in pool.pending:
-                    pool.ack_q.push(i)
+                    if i in live:                      # not retired as abandoned meanwhile
+                        pool.ack_q.push(i)
                 pool.pending = []
                 idle, pool.idle = pool.idle, []
                 for agent in idle:

@@ -1,0 +1,226 @@
+"""Window by window: settle mentions, turn recorded times into records and running statistics.
+
+Outcomes are derived, not tracked: a responded-to mention not started by the time its patience
+ran out abandoned at arrival + patience (exactly what the lazy check in the engine decided).
+Time series are integrals of step functions: each window adds, for every mention alive in it,
+its waiting and service intervals clipped to the window, so the sums over windows are exact and
+nothing but the live mentions is kept in memory.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..records import OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
+from .model import BOTH, CareModel
+from .pools import scheduled_agent_minutes, staffing_changes
+
+OUT = {name: k for k, name in enumerate(OUTCOMES)}
+NAN = math.nan
+
+
+def occupancy_integral(starts: np.ndarray, stops: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Integral over each [edges[k], edges[k+1]) of the number of open intervals [start, stop)."""
+    a = np.sort(starts)
+    b = np.sort(stops)
+    ca = np.concatenate([[0.0], np.cumsum(a)])
+    cb = np.concatenate([[0.0], np.cumsum(b)])
+    na = np.searchsorted(a, edges, side="right")
+    nb = np.searchsorted(b, edges, side="right")
+    g = (na * edges - ca[na]) - (nb * edges - cb[nb])   # integral from -inf to each edge
+    return np.diff(g)
+
+
+def max_level(starts: np.ndarray, stops: np.ndarray) -> int:
+    """Largest number of simultaneously open intervals [start, stop)."""
+    if len(starts) == 0:
+        return 0
+    times = np.concatenate([starts, stops])
+    steps = np.concatenate([np.ones(len(starts)), -np.ones(len(stops))])
+    order = np.lexsort((steps, times))      # at ties, departures first
+    return int(np.cumsum(steps[order]).max())
+
+
+def _clip(starts, stops, lo, hi):
+    s, e = np.maximum(starts, lo), np.minimum(stops, hi)
+    keep = e > s
+    return s[keep], e[keep]
+
+
+class Collector:
+    """Settles mentions at the end of each window and keeps the replication's statistics."""
+
+    def __init__(self, model: CareModel, index: int, keep_mentions: bool, accumulator=None):
+        sc = model.scenario
+        self.model, self.scenario, self.index = model, sc, index
+        self.keep = keep_mentions
+        self.accumulator = accumulator
+        self.end, self.warmup = sc.end, sc.warmup
+        edges = np.append(np.arange(self.warmup, self.end, sc.report_interval), self.end)
+        if len(edges) > 2 and edges[-1] - edges[-2] < 1e-9:
+            edges = edges[:-1]
+        self.edges = edges
+        n_pools, n_bins = len(model.pools), len(edges) - 1
+        self.levels = {k: np.zeros((n_pools, n_bins)) for k in ("ack_queue", "resolve_queue", "busy_agents")}
+        self.arrivals = np.zeros(n_bins)
+        self.max_queue = 0
+        self.parts: list[dict[str, np.ndarray]] = []
+        self.respond = np.asarray(model.respond, dtype=bool)
+        self.ack_pool_of = np.asarray(model.ack_pool_of)
+        self.res_pool_of = np.asarray(model.res_pool_of)
+        self.both = model.policy.stage_of_first_reply == BOTH
+
+    def _columns(self, ids: list[int]) -> dict[str, np.ndarray]:
+        m = self.model
+        n = len(ids)
+        get = lambda d, dtype=float: np.fromiter((d[i] for i in ids), dtype, n)
+        maybe = lambda d: np.fromiter((d.get(i, NAN) for i in ids), float, n)
+        return {
+            "id": np.asarray(ids, dtype=np.int64), "parent_id": get(m.parent, np.int64),
+            "arrival": get(m.arrival), "channel": get(m.channel, np.int64), "type": get(m.type, np.int64),
+            "triaged_as": get(m.triaged, np.int64), "followers": get(m.followers, np.int64),
+            "origin": get(m.origin, np.int64), "ack_expected_by": get(m.ack_due),
+            "resolve_expected_by": get(m.res_due), "gives_up": get(m.gives_up),
+            "ack_start": maybe(m.ack_start), "ack_done": maybe(m.ack_done), "res_ready": maybe(m.res_ready),
+            "resolve_start": maybe(m.res_start), "resolve_done": maybe(m.res_done),
+            "dropped": np.fromiter((i in m.dropped for i in ids), bool, n),
+        }
+
+    def collect(self, w0: float, w1: float) -> None:
+        """Add window [w0, w1) to the statistics, then settle and retire what is finished."""
+        m = self.model
+        arrival_of = m.arrival
+        ids = [i for i in arrival_of if arrival_of[i] < w1]
+        if not ids:
+            return
+        c = self._columns(ids)
+        final = w1 >= self.end
+        responded = self.respond[c["triaged_as"]]
+        abandoned = responded & np.isnan(c["ack_start"]) & (c["gives_up"] <= w1)
+        c["abandoned_at"] = np.where(abandoned, c["gives_up"], NAN)
+        ack_pool = self.ack_pool_of[c["channel"]]
+        res_pool = self.res_pool_of[c["channel"], c["type"]]
+        first_pool = np.where(ack_pool >= 0, ack_pool, res_pool)
+        self._window_statistics(c, responded, first_pool, res_pool, w0, w1)
+        settled = ~responded | ~np.isnan(c["resolve_done"]) | c["dropped"] | abandoned
+        if final:
+            settled[:] = True
+        if not settled.any():
+            return
+        done = {k: v[settled] for k, v in c.items()}
+        self._settle(done, responded[settled], first_pool[settled], res_pool[settled])
+        m.retire(done["id"].tolist())
+
+    def _window_statistics(self, c, responded, first_pool, res_pool, w0, w1) -> None:
+        lo, hi = max(w0, self.warmup), w1
+        if hi <= lo:
+            return
+        edges = self.edges
+        k0 = max(int(np.searchsorted(edges, lo, side="right")) - 1, 0)
+        k1 = int(np.searchsorted(edges, hi, side="left"))
+        sub = edges[k0:k1 + 1].copy()
+        sub[0], sub[-1] = max(sub[0], lo), min(sub[-1], hi)
+        arrival = c["arrival"]
+        in_window = (arrival >= lo) & (arrival < hi)
+        self.arrivals[k0:k1] += np.histogram(arrival[in_window], bins=sub)[0]
+        ack_stop = np.fmin(np.fmin(c["ack_start"], c["abandoned_at"]), hi)
+        ack_stop = np.where(np.isnan(ack_stop), hi, ack_stop)
+        res_waiting = ~np.isnan(c["res_ready"])
+        res_stop = np.where(np.isnan(c["resolve_start"]), hi, c["resolve_start"])
+        all_s, all_e = [], []
+        for pool in self.model.pools:
+            p = pool.index
+            sel = responded & (first_pool == p)
+            s, e = _clip(arrival[sel], ack_stop[sel], lo, hi)
+            all_s.append(s), all_e.append(e)
+            self.levels["ack_queue"][p, k0:k1] += occupancy_integral(s, e, sub)
+            sel = res_waiting & (res_pool == p)
+            s, e = _clip(c["res_ready"][sel], res_stop[sel], lo, hi)
+            all_s.append(s), all_e.append(e)
+            self.levels["resolve_queue"][p, k0:k1] += occupancy_integral(s, e, sub)
+            sel = ~np.isnan(c["ack_start"]) & (first_pool == p)
+            starts = [c["ack_start"][sel]]
+            stops = [np.where(np.isnan(c["ack_done"][sel]), hi, c["ack_done"][sel])]
+            if not self.both:
+                sel = ~np.isnan(c["resolve_start"]) & (res_pool == p)
+                starts.append(c["resolve_start"][sel])
+                stops.append(np.where(np.isnan(c["resolve_done"][sel]), hi, c["resolve_done"][sel]))
+            s, e = _clip(np.concatenate(starts), np.concatenate(stops), lo, hi)
+            self.levels["busy_agents"][p, k0:k1] += occupancy_integral(s, e, sub) / pool.spec.concurrency
+        self.max_queue = max(self.max_queue, max_level(np.concatenate(all_s), np.concatenate(all_e)))
+
+    def _settle(self, c, responded, first_pool, res_pool) -> None:
+        end = self.end
+        n = len(c["id"])
+        outcome = np.full(n, OUT["open"], dtype=np.int64)
+        outcome[~np.isnan(c["ack_done"])] = OUT["acknowledged"]
+        outcome[~np.isnan(c["resolve_done"])] = OUT["resolved"]
+        outcome[c["dropped"]] = OUT["dropped"]
+        outcome[~np.isnan(c["abandoned_at"])] = OUT["abandoned"]
+        outcome[~responded] = OUT["ignored"]
+
+        def breached(done, due):
+            # late, or never served once the deadline has passed (undecided at the horizon: 0)
+            return (done > due) | (np.isnan(done) & (due <= end))
+
+        record = {
+            "replication": np.full(n, self.index, dtype=np.int64),
+            "id": c["id"], "parent_id": c["parent_id"], "arrival": c["arrival"], "channel": c["channel"],
+            "type": c["type"], "triaged_as": c["triaged_as"], "followers": c["followers"],
+            "origin": c["origin"], "ack_expected_by": c["ack_expected_by"],
+            "resolve_expected_by": c["resolve_expected_by"], "ack_start": c["ack_start"],
+            "ack_done": c["ack_done"], "resolve_start": c["resolve_start"], "resolve_done": c["resolve_done"],
+            "abandoned_at": c["abandoned_at"],
+            "pool": np.where(responded, np.where(np.isnan(c["resolve_start"]), first_pool, res_pool), -1),
+            "outcome": outcome,
+            "ack_breached": breached(c["ack_done"], c["ack_expected_by"]),
+            "resolve_breached": breached(c["resolve_done"], c["resolve_expected_by"]),
+        }
+        after = record["arrival"] >= self.warmup
+        record = {k: v[after] for k, v in record.items()}
+        if self.keep:
+            self.parts.append(record)
+        if self.accumulator is not None:
+            self.accumulator.add(self.log(record))
+
+    def log(self, record: dict[str, np.ndarray]) -> MentionLog:
+        sc = self.scenario
+        return MentionLog(record, tuple(sc.channels), tuple(sc.types), tuple(sc.pools))
+
+    def mentions(self) -> MentionLog | None:
+        """All kept records, sorted by arrival (None when records were not kept)."""
+        if not self.keep:
+            return None
+        parts = [p for p in self.parts if len(p["id"])]
+        if not parts:
+            return self.log({k: v[:0] for k, v in self.parts[0].items()}) if self.parts else None
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        order = np.lexsort((cat["id"], cat["arrival"]))
+        return self.log({k: v[order] for k, v in cat.items()})
+
+    def series(self) -> tuple[TimeSeries, dict[str, float], dict[str, float]]:
+        """(time series, agent hours per pool, busy hours per pool)."""
+        edges, model = self.edges, self.model
+        widths = np.diff(edges)
+        k = len(widths)
+        rows: dict[str, list] = {name: [] for name in SERIES_COLUMNS}
+        rep, time, pool_col = [], [], []
+        agent_hours, busy_hours = {}, {}
+        for pool in model.pools:
+            p = pool.index
+            changes = staffing_changes(pool.spec, model.week_offset, self.end)
+            duty = np.array([scheduled_agent_minutes(changes, a, b) for a, b in zip(edges[:-1], edges[1:])])
+            agent_hours[pool.name] = (duty.sum() + pool.overtime) / 60.0
+            busy_hours[pool.name] = float(self.levels["busy_agents"][p].sum()) / 60.0
+            rep.append(np.full(k, self.index, dtype=np.int64))
+            time.append(edges[:-1])
+            pool_col.append(np.full(k, p, dtype=np.int64))
+            rows["arrivals"].append(self.arrivals)
+            for name in ("ack_queue", "resolve_queue", "busy_agents"):
+                rows[name].append(self.levels[name][p] / widths)
+            rows["agents_on_duty"].append(duty / widths)
+        values = {name: np.concatenate(v) for name, v in rows.items()}
+        series = TimeSeries(np.concatenate(rep), np.concatenate(time), np.concatenate(pool_col), values,
+                            tuple(p.name for p in model.pools))
+        return series, agent_hours, busy_hours
