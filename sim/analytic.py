@@ -165,7 +165,7 @@ class ErlangA:
         served_t = abandoned_t = waiting_t = used = 0.0
         for w in weights:
             waiting = float(p.sum())
-            if waiting < 1e-300:
+            if waiting < 1e-17:                     # nobody left waiting, to within 1e-17
                 break
             served_t += w * served
             abandoned_t += w * abandoned
@@ -176,7 +176,7 @@ class ErlangA:
             shifted = p * stay
             shifted[:-1] += p[1:] * move[1:]
             p = shifted
-        # The Poisson mass not yet used (beyond `last`: < 1e-15, or after the chain emptied)
+        # The Poisson mass not yet used (beyond `last`: < 1e-15, or once the chain has emptied)
         # sees the chain as it stands now.
         rest = max(0.0, 1.0 - used)
         served_t += rest * served

@@ -53,26 +53,38 @@ def main() -> None:
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/; with several scenarios, one subfolder each).")
 @click.option("--replications", type=click.IntRange(min=1), help="Override the scenario's replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel processes for replications.")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: all cores).")
+@click.option("--dask", "dask", metavar="ADDRESS", help="Run replications on a Dask cluster (tcp://host:8786, or 'local').")
+@click.option("--no-mentions", is_flag=True, help="Keep no per-mention records: streaming statistics, flat memory, no mentions.csv.")
 @click.option("--no-report", is_flag=True, help="Skip plots and report.html.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def run(scenarios, output, replications, seed, workers, no_report, quiet):
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s).")
+def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_report, quiet, no_progress):
     """Run SCENARIO files (or folders of them) and write their outputs."""
     from .output import write_outputs
-    from .runner import RunawayArrivals, run as run_scenario
+    from .progress import Progress
+    from .runner import RunawayArrivals, default_workers, run as run_scenario
 
     loaded = load_all(scenarios)
+    total = sum(replications or scenario.replications for _, scenario in loaded)
+    bar = Progress(total, enabled=False if quiet or no_progress else None)
     for path, scenario in loaded:
         if output is None:
             out = Path("outputs") / scenario.name
         else:
             out = Path(output) / scenario.name if len(loaded) > 1 else Path(output)
         started = time.perf_counter()
+        bar.set_label(scenario.name)
         try:
-            result = run_scenario(scenario, replications=replications, seed=seed, workers=workers)
+            result = run_scenario(scenario, replications=replications, seed=seed,
+                                  workers=workers or default_workers(), dask=dask,
+                                  keep_mentions=not no_mentions, on_done=lambda rep: bar.advance())
         except RunawayArrivals as exc:
+            bar.close()
             fail(f"{path}: arrivals.cascades: {exc}", code=1)
+        bar.set_label(f"{scenario.name}: writing outputs")
         write_outputs(result, out, report=not no_report)
+        bar.clear()
         if not quiet:
             elapsed = time.perf_counter() - started
             click.echo(f"{scenario.name}: {len(result.replications)} replications in {elapsed:.1f} s -> {out}/")
@@ -84,6 +96,57 @@ def run(scenarios, output, replications, seed, workers, no_report, quiet):
                 if m["ci_low"] == m["ci_low"]:
                     ci = f"  [{fmt.format(m['ci_low'])} – {fmt.format(m['ci_high'])}]"
                 click.echo(f"  {label:<50} {fmt.format(m['mean'])}{ci}")
+    bar.close()
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False), help="Output folder (default outputs/compare-<name1>-<name2>…/).")
+@click.option("--replications", type=click.IntRange(min=1), help="Replications for every scenario (default: the first scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for every scenario (default: the first scenario's).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: all cores).")
+@click.option("--no-report", is_flag=True, help="Skip plots and report.html.")
+@click.option("--all-metrics", is_flag=True, help="Print every metric, not only the headline ones.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s).")
+def compare(scenarios, output, replications, seed, workers, no_report, all_metrics, quiet, no_progress):
+    """Compare SCENARIO files on common random numbers, paired with the first one."""
+    from .comparison import CORE_METRICS, compare as compare_scenarios, default_output, unique_labels, write_comparison
+    from .progress import Progress
+    from .runner import RunawayArrivals, default_workers
+
+    loaded = load_all(scenarios)
+    if len(loaded) < 2:
+        fail(f"compare: {', '.join(scenarios)}: needs at least two scenarios, found {len(loaded)}")
+    names = [scenario.name for _, scenario in loaded]
+    if len(set(names)) < len(names):  # the same name twice: tell them apart by file
+        names = [path.stem if names.count(scenario.name) > 1 else scenario.name for path, scenario in loaded]
+    labels = unique_labels(names)
+    n = replications or loaded[0][1].replications
+    out = Path(output) if output else default_output(labels)
+    started = time.perf_counter()
+    with Progress(n * len(loaded), label=labels[0], enabled=False if quiet or no_progress else None) as bar:
+        def done(label, rep):  # label the bar with the scenario running next
+            bar.advance(label=labels[min((bar.done + 1) // n, len(labels) - 1)])
+
+        try:
+            result = compare_scenarios([s for _, s in loaded], replications=replications, seed=seed,
+                                       workers=workers or default_workers(), labels=labels, on_done=done)
+        except RunawayArrivals as exc:
+            bar.close()
+            path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")
+            fail(f"{path}: arrivals.cascades: {exc}", code=1)
+        bar.set_label("writing outputs")
+        write_comparison(result, out, report=not no_report)
+    if not quiet:
+        elapsed = time.perf_counter() - started
+        click.echo(f"{' vs '.join(labels)}: {result.replications} replications each, seed {result.seed}, "
+                   f"common random numbers, {elapsed:.1f} s -> {out}/")
+        differ = [label for label, same in zip(labels, result.same_arrivals) if not same]
+        if differ:
+            click.echo(f"note: arrivals, start, warm-up or horizon of {', '.join(differ)} differ from "
+                       f"{labels[0]}: different customers, wider intervals")
+        click.echo(result.table(result.metrics if all_metrics else CORE_METRICS))
 
 
 @main.command()

@@ -124,7 +124,10 @@ class MentionStats:
         self.values: dict[str, list[np.ndarray]] = {}
         sla = scenario.sla
         self.clock = business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
-        self.groups = (("tier", FOLLOWER_TIERS), ("channel", tuple(scenario.channels)), ("type", tuple(scenario.types)))
+        answered = tuple(t for t in scenario.types if t in (scenario.policy.respond_to or scenario.types))
+        self.groups = (("tier", FOLLOWER_TIERS), ("channel", tuple(scenario.channels)), ("type", answered))
+        # type index -> position among the answered types (-1: not a group of its own)
+        self.type_group = np.array([answered.index(t) if t in answered else -1 for t in scenario.types], dtype=np.int64)
 
     def _ratio(self, name: str, hits: np.ndarray, decided: np.ndarray | None = None) -> None:
         slot = self.ratios.setdefault(name, [0.0, 0.0])
@@ -165,7 +168,7 @@ class MentionStats:
                 done, arr, close = self.clock(a[col]), self.clock(arrival), self.clock(np.asarray(end))
                 met = (done - arr) <= target.within
                 self._ratio(f"{stage}_sla_business_hours", met, met | (arr + target.within <= close))
-        labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": a["type"]}
+        labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": self.type_group[a["type"]]}
         for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
             flags = a[f"{stage}_breached"]
             decided = flags | (a[col] <= a[due])

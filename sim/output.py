@@ -88,7 +88,7 @@ def write_outputs(result: RunResult, out_dir: Path, mentions: bool = True, repor
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         (tmp / "summary.json").write_text(summary_json(result), encoding="utf-8")
-        if mentions:
+        if mentions and result.mentions is not None:
             (tmp / "mentions.csv").write_text(mentions_csv(result.mentions), encoding="utf-8")
         (tmp / "timeseries.csv").write_text(timeseries_csv(result.series), encoding="utf-8")
         (tmp / "scenario.yaml").write_text(scenario_yaml(result), encoding="utf-8")

@@ -3,7 +3,8 @@
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,7 +18,7 @@ from .metrics import MentionStats, replication_metrics, summarize
 from .records import MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
 
-__all__ = ["RunResult", "RunawayArrivals", "run", "simulate"]
+__all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class RunResult:
     summary: dict[str, dict[str, float]]
 
     @cached_property
-    def mentions(self) -> MentionLog:
+    def mentions(self) -> MentionLog | None:
+        """All replications' records (None when the run streamed them: `keep_mentions=False`)."""
+        if any(r.mentions is None for r in self.replications):
+            return None
         return MentionLog.concat([r.mentions for r in self.replications])
 
     @cached_property
@@ -60,7 +64,10 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
         batch = source.window(w0, w1)
         if len(batch.get("arrival", ())):
             model.add_mentions(batch)
-        model.run_window(batch["id"].tolist() if batch else [], w1)
+        if batch:
+            model.run_window(batch["id"].tolist(), batch["arrival"].tolist(), w1)
+        else:
+            model.run_window([], [], w1)
         collector.collect(w0, w1)
         w0 = w1
     series, agent_hours, busy = collector.series()
@@ -72,33 +79,63 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
                        stats.metrics() if stats is not None else {})
 
 
+class ReplicationFailed(RuntimeError):
+    """A replication raised: names which one, so it can be rerun alone with the same seed."""
+
+
 def _simulate_task(args):
-    scenario, seed, index = args
-    return simulate(scenario, seed, index)
+    scenario, seed, index, keep = args
+    try:
+        return simulate(scenario, seed, index, keep)
+    except RunawayArrivals:
+        raise
+    except Exception as exc:  # carry the replication number across process boundaries
+        raise ReplicationFailed(f"replication {index} of '{scenario.name}' failed: {exc!r}") from exc
+
+
+def default_workers() -> int:
+    return max(os.cpu_count() or 1, 1)
+
+
+def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None) -> list[Replication]:
+    """Run replication tasks on an executor; results come back in task order whatever the
+    executor (each task carries its own seed), `on_done(rep)` is called as each finishes."""
+    results: dict[int, Replication] = {}
+
+    def done(rep: Replication) -> None:
+        results[rep.index] = rep
+        if on_done:
+            on_done(rep)
+
+    if dask:
+        from .distributed import run_on_dask
+
+        run_on_dask(_simulate_task, tasks, dask, workers, done)
+    elif workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            futures = [pool.submit(_simulate_task, task) for task in tasks]
+            for future in as_completed(futures):
+                done(future.result())
+    else:
+        for task in tasks:
+            done(_simulate_task(task))
+    return [results[task[2]] for task in tasks]
+
+
+def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
+    """Replication i of every scenario run with `seed` gets the same child: common random numbers."""
+    return np.random.SeedSequence(seed).spawn(n)
 
 
 def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-        workers: int = 1, on_done=None) -> RunResult:
+        workers: int = 1, on_done=None, keep_mentions: bool = True, dask: str | None = None) -> RunResult:
     """Run replications with per-replication seeds spawned from the scenario seed.
 
-    Results do not depend on `workers`: each replication's seed is fixed before any runs.
+    Results do not depend on `workers` or the executor: each replication's seed is fixed first.
     """
     n = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
-    seeds = np.random.SeedSequence(seed).spawn(n)
-    tasks = [(scenario, s, i) for i, s in enumerate(seeds)]
-    if workers > 1 and n > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
-            reps = []
-            for rep in pool.map(_simulate_task, tasks):
-                reps.append(rep)
-                if on_done:
-                    on_done(rep)
-    else:
-        reps = []
-        for task in tasks:
-            reps.append(_simulate_task(task))
-            if on_done:
-                on_done(reps[-1])
+    tasks = [(scenario, s, i, keep_mentions) for i, s in enumerate(replication_seeds(seed, n))]
+    reps = execute(tasks, workers, dask, on_done)
     per_rep = [replication_metrics(scenario, r) for r in reps]
     return RunResult(scenario, seed, reps, summarize(per_rep))

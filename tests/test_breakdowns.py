@@ -26,9 +26,12 @@ def scenario(start: str = "2026-01-05T06:30"):
     })
 
 
-def make_log(**given) -> MentionLog:
-    """A log with the given columns; the rest filled with NaN times, zeros and `resolved`."""
+def make_log(channels=("twitter",), types=("complaint",), **given) -> MentionLog:
+    """A log with the given columns; the rest filled with NaN times, zeros and `resolved`
+    (ids count from 0, no parents)."""
     n = len(next(iter(given.values())))
+    given.setdefault("id", np.arange(n))
+    given.setdefault("parent_id", np.full(n, -1))
     columns = {}
     for name in CSV_COLUMNS:
         if name in given:
@@ -41,7 +44,7 @@ def make_log(**given) -> MentionLog:
             columns[name] = np.zeros(n, dtype=bool)
         else:
             columns[name] = np.zeros(n, dtype=int)
-    return MentionLog(columns, ("twitter",), ("complaint",), ("social",))
+    return MentionLog(columns, tuple(channels), tuple(types), ("social",))
 
 
 def test_hour_of_day_counts_from_the_calendar_start():
@@ -74,15 +77,22 @@ def test_breach_rate_by_hour_excludes_ignored_mentions():
 def test_breach_rate_by_followers_tiers():
     log = make_log(
         arrival=[0.0] * 6,
-        followers=[50, 100, 150, 5000, 5000, 200_000],
+        followers=[50, 999, 1000, 5000, 5000, 200_000],
         ack_breached=[0, 1, 1, 1, 0, 1],
         resolve_breached=[0, 0, 0, 1, 1, 0],
     )
     table = breakdowns.breach_rate_by_followers(log)
-    assert table.labels == ("0–100", "100–1k", "1k–10k", "10k–100k", "≥ 100k")
-    assert table.counts.tolist() == [1, 2, 2, 0, 1]
-    np.testing.assert_array_equal(table.ack_rate, [0.0, 1.0, 0.5, NAN, 1.0])
-    np.testing.assert_array_equal(table.resolve_rate, [0.0, 0.0, 1.0, NAN, 0.0])
+    assert table.labels == ("< 1k", "1k–10k", "10k–100k", "≥ 100k")
+    assert table.counts.tolist() == [2, 3, 0, 1]
+    np.testing.assert_allclose(table.ack_rate, [0.5, 2 / 3, NAN, 1.0])
+    np.testing.assert_allclose(table.resolve_rate, [0.0, 2 / 3, NAN, 0.0])
+
+
+def test_follower_tiers_put_an_edge_in_the_upper_tier():
+    followers = [0, 999, 1000, 9999, 10_000, 99_999, 100_000, 10**7]
+    assert breakdowns.follower_tier(followers).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert breakdowns.FOLLOWER_TIER_KEYS == ("lt1k", "1k_10k", "10k_100k", "ge100k")
+    assert breakdowns.tier_labels() == ("< 1k", "1k–10k", "10k–100k", "≥ 100k")
 
 
 def test_ack_time_distribution_counts_the_never_acknowledged():
@@ -160,3 +170,240 @@ def test_queue_series_mean_marks_missing_cells_and_whole_team_rows():
     assert mean.values["resolve_queue"][0].tolist() == [1.0, 2.0]
     assert mean.values["resolve_queue"][1, 0] == 5.0 and np.isnan(mean.values["resolve_queue"][1, 1])
     assert mean.total("resolve_queue").tolist() == [6.0, 2.0]
+
+
+# --- Fairness ---------------------------------------------------------------------------------
+
+TYPES = ("complaint", "noise", "praise")
+CHANNELS = ("twitter", "facebook")
+ACKED = OUTCOMES.index("acknowledged")
+OPEN = OUTCOMES.index("open")
+
+
+def fairness_scenario():
+    return parse_scenario({
+        "name": "fair",
+        "horizon": "2d",
+        "arrivals": {"rate": "10/h", "types": {"complaint": 0.5, "noise": 0.3, "praise": 0.2},
+                     "channels": {"twitter": 0.6, "facebook": 0.4}},
+        "pools": {"social": {"agents": 2}},
+        "policy": {"respond_to": ["complaint", "praise"]},
+    })
+
+
+def fairness_log(replication: int = 0) -> MentionLog:
+    """Eight mentions, all arriving at 0. Row 4 is noise (not answered: left out everywhere);
+    row 1's resolution and row 5's acknowledgement and resolution are undecided (not served,
+    deadline not passed); row 2 is a praise mention mis-triaged and ignored."""
+    return make_log(
+        channels=CHANNELS, types=TYPES,
+        replication=np.full(8, replication),
+        arrival=np.zeros(8),
+        followers=[500, 999, 1000, 5000, 9999, 50_000, 100_000, 250_000],
+        type=[0, 0, 2, 0, 1, 0, 2, 0],
+        channel=[0, 1, 0, 0, 0, 1, 1, 0],
+        ack_done=[10.0, 90.0, NAN, 20.0, 3.0, NAN, 5.0, 45.0],
+        ack_expected_by=[60.0, 60.0, 30.0, 60.0, 60.0, 2000.0, 60.0, 30.0],
+        ack_breached=np.array([0, 1, 1, 0, 0, 0, 0, 1], dtype=bool),
+        resolve_done=[100.0, NAN, NAN, 400.0, NAN, NAN, 50.0, NAN],
+        resolve_expected_by=[1000.0, 1000.0, 500.0, 300.0, 100.0, 3000.0, 100.0, 100.0],
+        resolve_breached=np.array([0, 0, 1, 1, 1, 0, 0, 1], dtype=bool),
+        outcome=[RESOLVED, ACKED, IGNORED, RESOLVED, IGNORED, OPEN, RESOLVED, ACKED],
+    )
+
+
+def assert_stats(stats, count, acknowledged, ack_rate, resolve_rate, p50, p90):
+    assert stats.count.tolist() == count
+    np.testing.assert_allclose(stats.acknowledged_share, acknowledged)
+    np.testing.assert_allclose(stats.ack_breach_rate, ack_rate)
+    np.testing.assert_allclose(stats.resolve_breach_rate, resolve_rate)
+    np.testing.assert_allclose(stats.ack_time_p50, p50)
+    np.testing.assert_allclose(stats.ack_time_p90, p90)
+
+
+def test_by_follower_tier_by_hand():
+    stats = breakdowns.by_follower_tier(fairness_log(), fairness_scenario())
+    assert stats.keys == ("lt1k", "1k_10k", "10k_100k", "ge100k")
+    assert stats.labels == ("< 1k", "1k–10k", "10k–100k", "≥ 100k")
+    # < 1k: rows 0, 1 (ack times 10, 90; row 1's resolution undecided)
+    # 1k-10k: rows 2, 3 (row 4 is noise); 10k-100k: row 5, nothing decided; >= 100k: rows 6, 7
+    assert_stats(stats, [2, 2, 1, 2], [1.0, 0.5, 0.0, 1.0], [0.5, 0.5, NAN, 0.5], [0.0, 1.0, NAN, 0.5],
+                 [50.0, 20.0, NAN, 25.0], [82.0, 20.0, NAN, 41.0])
+
+
+def test_by_channel_by_hand():
+    stats = breakdowns.by_channel(fairness_log(), fairness_scenario())
+    assert stats.keys == stats.labels == CHANNELS
+    # twitter: rows 0, 2, 3, 7, ack times 10, 20, 45; facebook: rows 1, 5, 6, ack times 90, 5
+    assert_stats(stats, [4, 3], [0.75, 2 / 3], [0.5, 0.5], [0.75, 0.0], [20.0, 47.5], [40.0, 81.5])
+
+
+def test_by_type_by_hand_leaves_out_types_not_answered():
+    stats = breakdowns.by_type(fairness_log(), fairness_scenario())
+    assert stats.keys == TYPES
+    # complaint: rows 0, 1, 3, 5, 7 (ack times 10, 20, 45, 90); noise: none; praise: rows 2, 6
+    assert_stats(stats, [5, 0, 2], [0.8, NAN, 0.5], [0.5, NAN, 0.5], [2 / 3, NAN, 0.5],
+                 [32.5, NAN, 5.0], [76.5, NAN, 5.0])
+
+
+def test_fairness_pools_replications():
+    log = MentionLog.concat([fairness_log(0), fairness_log(1)])
+    stats = breakdowns.by_follower_tier(log, fairness_scenario())
+    assert stats.count.tolist() == [4, 4, 2, 4]
+    np.testing.assert_allclose(stats.ack_breach_rate, [0.5, 0.5, NAN, 0.5])
+
+
+def test_fairness_tables_agree_with_the_summary_metrics():
+    from sim.metrics import replication_metrics
+    from sim.records import Replication
+
+    scenario = fairness_scenario()
+    log = fairness_log()
+    rep = Replication(0, log, None, {"social": 1.0}, {"social": 0.0},
+                      {"busy_hours": 0.5, "max_queue_length": 1.0})
+    metrics = replication_metrics(scenario, rep)
+    for dim, stats in (("tier", breakdowns.by_follower_tier(log, scenario)),
+                       ("channel", breakdowns.by_channel(log, scenario)),
+                       ("type", breakdowns.by_type(log, scenario))):
+        for i, key in enumerate(stats.keys):
+            if stats.count[i] == 0:
+                continue
+            for stage, rates in (("ack", stats.ack_breach_rate), ("resolve", stats.resolve_breach_rate)):
+                value = metrics[f"{stage}_breach_rate_{dim}_{key}"]
+                assert value == pytest.approx(rates[i], nan_ok=True), (stage, dim, key)
+
+
+# --- Cascades ---------------------------------------------------------------------------------
+
+ABANDONED = OUTCOMES.index("abandoned")
+
+
+def cascade_log() -> MentionLog:
+    """Replication 1 (rows first, shuffled): 0 <- 1 <- 3, 0 <- 2. Replication 0: 0 <- 1 <- 2 <- 5;
+    3's parent 9 arrived in the warm-up (not in the log), 3 <- 4; 6 alone."""
+    rows = [
+        # replication, id, parent, arrival, followers, type, channel, origin, outcome, ack_breached
+        (1, 2, 0, 30.0, 10, 0, 0, 1, RESOLVED, 0),
+        (1, 0, -1, 10.0, 40_000, 2, 1, 2, ABANDONED, 1),
+        (0, 0, -1, 5.0, 100, 0, 0, 0, ACKED, 1),
+        (0, 1, 0, 6.0, 20, 0, 0, 1, RESOLVED, 0),
+        (1, 1, 0, 20.0, 30, 0, 0, 1, RESOLVED, 0),
+        (0, 2, 1, 7.0, 30, 0, 0, 1, RESOLVED, 0),
+        (0, 3, 9, 8.0, 700, 2, 1, 1, RESOLVED, 0),
+        (0, 4, 3, 9.0, 40, 0, 0, 1, RESOLVED, 0),
+        (0, 5, 2, 9.5, 50, 0, 0, 1, RESOLVED, 0),
+        (0, 6, -1, 11.0, 60, 1, 0, 0, IGNORED, 1),
+        (1, 3, 1, 40.0, 5, 0, 0, 1, RESOLVED, 0),
+    ]
+    cols = list(zip(*rows))
+    names = ("replication", "id", "parent_id", "arrival", "followers", "type", "channel", "origin",
+             "outcome", "ack_breached")
+    given = {name: np.asarray(col) for name, col in zip(names, cols)}
+    given["ack_breached"] = given["ack_breached"].astype(bool)
+    return make_log(channels=CHANNELS, types=TYPES, **given)
+
+
+def test_cascade_roots_follow_parents_within_a_replication():
+    log = cascade_log()
+    roots = breakdowns.cascade_roots(log)
+    root_ids = [(int(log["replication"][r]), int(log["id"][r])) for r in roots]
+    assert root_ids == [(1, 0), (1, 0), (0, 0), (0, 0), (1, 0), (0, 0), (0, 3), (0, 3), (0, 0), (0, 6), (1, 0)]
+
+
+def test_cascade_sizes_by_hand():
+    every = breakdowns.cascade_sizes(MentionLog.concat([cascade_log()]))
+    assert every.replication.tolist() == [0, 0, 0, 1]
+    assert every.root_id.tolist() == [0, 3, 6, 0]
+    assert every.size.tolist() == [4, 2, 1, 4]
+    assert every.root_followers.tolist() == [100, 700, 60, 40_000]
+    assert every.root_type == ("complaint", "praise", "noise", "praise")
+    assert every.root_channel == ("twitter", "facebook", "twitter", "facebook")
+    assert every.root_origin == ("base", "cascade", "base", "incident")
+    assert every.root_arrival.tolist() == [5.0, 8.0, 11.0, 10.0]
+    assert every.root_ack_breached.tolist() == [True, False, True, True]
+    assert every.root_neglected.tolist() == [False, False, True, True]
+    assert every.root_outcome == ("acknowledged", "resolved", "ignored", "abandoned")
+    assert every.size.sum() == len(cascade_log())
+
+
+def test_largest_cascades_order_ties_and_minimum_size():
+    log = cascade_log()
+    top = breakdowns.largest_cascades(log)
+    assert list(zip(top.replication.tolist(), top.root_id.tolist(), top.size.tolist())) == [
+        (0, 0, 4), (1, 0, 4), (0, 3, 2)]
+    two = breakdowns.largest_cascades(log, k=2)
+    assert two.root_id.tolist() == [0, 0] and two.replication.tolist() == [0, 1]
+    assert len(breakdowns.largest_cascades(log, k=10, min_size=1)) == 4
+    assert breakdowns.largest_cascade_size(log) == {0: 4, 1: 4}
+
+
+def test_cascades_of_a_long_chain_and_of_nothing():
+    n = 1000
+    chain = make_log(arrival=np.arange(n, dtype=float), parent_id=np.arange(n) - 1)
+    assert breakdowns.cascade_roots(chain).tolist() == [0] * n
+    assert breakdowns.largest_cascade_size(chain) == {0: n}
+    empty = make_log(arrival=np.zeros(0))
+    assert len(breakdowns.cascade_sizes(empty)) == 0
+    assert len(breakdowns.largest_cascades(empty)) == 0
+    assert breakdowns.largest_cascade_size(empty) == {}
+
+
+def test_cascade_cycle_is_an_error():
+    log = make_log(arrival=[0.0, 1.0, 2.0], parent_id=[1, 2, 0])
+    with pytest.raises(ValueError, match="cycle"):
+        breakdowns.cascade_roots(log)
+
+
+# --- Arrivals per interval --------------------------------------------------------------------
+
+
+def profiled_scenario(start: str = "2026-01-05T06:30", weekly=None):
+    daily = [1.0] * 24
+    daily[6] = 2.0
+    return parse_scenario({
+        "name": "profile",
+        "horizon": "2d",
+        "start": start,
+        "report_interval": "1h",
+        "arrivals": {"rate": "10/h", "daily_profile": daily, "weekly_profile": weekly or "flat"},
+        "pools": {"social": {"agents": 2}},
+    })
+
+
+def test_expected_base_arrivals_by_hand():
+    # weights normalised by their mean 25/24: hour 6 runs at 10/h x 48/25 = 0.32/min, the rest at
+    # 0.16/min; minute 0 is 06:30, so [0, 30) is in hour 6 and a whole day brings 240.
+    sc = profiled_scenario()
+    expected = breakdowns.expected_base_arrivals(sc, np.array([0.0, 30.0, 90.0, 1470.0]))
+    np.testing.assert_allclose(expected, [9.6, 9.6, 240.0 - 19.2 + 9.6])
+
+
+def test_expected_base_arrivals_match_the_rate_integral_across_a_week_end():
+    from sim.arrivals.base import hourly_rates, rate_at, week_offset
+
+    sc = profiled_scenario("2026-01-11T22:10", weekly=[1, 1, 1, 1, 1, 2, 3])   # a Sunday night
+    edges = np.array([0.0, 37.0, 110.0, 1000.0, 2880.0])
+    table = hourly_rates(sc.arrivals.rate, sc.arrivals.daily_weights(), sc.arrivals.weekly_weights())
+    minutes = np.arange(0.0, 2880.0) + 0.5   # the rate is constant within each whole minute here
+    rates = rate_at(minutes, table, week_offset(sc.start))
+    numeric = [rates[(minutes >= a) & (minutes < b)].sum() for a, b in zip(edges[:-1], edges[1:])]
+    np.testing.assert_allclose(breakdowns.expected_base_arrivals(sc, edges), numeric)
+
+
+def test_interval_edges_end_at_the_horizon():
+    sc = profiled_scenario()   # horizon 2 d, no warm-up, 1 h intervals
+    assert breakdowns.interval_edges(np.array([360.0, 420.0, 480.0]), sc).tolist() == [360.0, 420.0, 480.0, 540.0]
+    assert breakdowns.interval_edges(np.array([2760.0, 2850.0]), sc).tolist() == [2760.0, 2850.0, 2880.0]
+    assert len(breakdowns.interval_edges(np.zeros(0), sc)) == 0
+
+
+def test_arrivals_by_origin_is_a_mean_per_replication():
+    log = make_log(
+        replication=[0, 0, 0, 1, 1, 1],
+        arrival=[1.0, 2.0, 12.0, 5.0, 15.0, 25.0],
+        origin=[0, 1, 1, 0, 2, 0],
+    )
+    counts = breakdowns.arrivals_by_origin(log, np.array([0.0, 10.0, 20.0]), 2)
+    np.testing.assert_array_equal(counts, [[1.0, 0.0], [0.5, 0.5], [0.0, 0.5]])   # 25.0 is past the end
+    np.testing.assert_array_equal(breakdowns.arrivals_by_origin(log, np.array([0.0, 30.0]), 4),
+                                  [[0.75], [0.5], [0.25]])

@@ -15,6 +15,7 @@ from simpy.events import Timeout
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
 from ..arrivals.source import ArrivalSource
 from ..scenario.models import Scenario
+from .model import ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, FOLLOWERS, GIVES_UP, TYPE
 
 
 class ClosedLoop:
@@ -28,7 +29,6 @@ class ClosedLoop:
         self.complaint = types.index("complaint") if "complaint" in types else -1
         self.noise = types.index("noise") if "noise" in types else -1
         self.source = source
-        self.boosted: dict[int, float] = {}      # mention id -> its boosted branching
         self.created = 0                         # mentions created by boosts
         self.created_after_warmup = 0
         self.warmup = scenario.warmup
@@ -38,42 +38,45 @@ class ClosedLoop:
 
     # ------------------------------------------------------------ engine hooks
     def arrived(self, i: int) -> None:
-        if self.model.type[i] != self.complaint or self.cfg.breach_boost <= 1.0:
+        st = self.model.m[i]
+        if st[TYPE] != self.complaint or self.cfg.breach_boost <= 1.0:
             return
-        m = self.model
-        due = min(m.ack_due[i], m.gives_up[i])
+        due = min(st[ACK_DUE], st[GIVES_UP])
         if due < self.end:
-            Timeout(m.env, max(due - m.env.now, 0.0)).callbacks.append(lambda _e: self._check(i))
+            env = self.model.env
+            Timeout(env, max(due - env.now, 0.0)).callbacks.append(lambda _e: self._check(i))
 
     def _check(self, i: int) -> None:
         m = self.model
-        if i not in m.arrival:                     # settled and retired: answered in time
+        st = m.m.get(i)
+        if st is None:                             # settled and retired: answered in time
             return
-        if i not in m.ack_start:                   # still waiting: breached or gave up
+        if st[ACK_START] != st[ACK_START]:         # still waiting (NaN): breached or gave up
             self.boost(i, self.cfg.breach_boost)
-        elif i not in m.ack_done:                  # in service past a deadline
-            if m.env.now >= m.ack_due[i]:
+        elif st[ACK_DONE] != st[ACK_DONE]:         # in service past a deadline
+            if m.env.now >= st[ACK_DUE]:
                 self.boost(i, self.cfg.breach_boost)
-            elif m.ack_due[i] < self.end:          # patience ran out in service: not a breach yet
-                Timeout(m.env, m.ack_due[i] - m.env.now).callbacks.append(lambda _e: self._check(i))
+            elif st[ACK_DUE] < self.end:           # patience ran out in service: not a breach yet
+                Timeout(m.env, st[ACK_DUE] - m.env.now).callbacks.append(lambda _e: self._check(i))
 
     def ignored(self, i: int) -> None:
-        if self.model.type[i] == self.complaint:
+        if self.model.m[i][TYPE] == self.complaint:
             self.boost(i, self.cfg.breach_boost)
 
     def acknowledged(self, i: int) -> None:
-        if self.model.type[i] == self.noise:
+        if self.model.m[i][TYPE] == self.noise:
             self.boost(i, self.cfg.noise_reply_boost)
 
     # ------------------------------------------------------------ generation
     def boost(self, i: int, factor: float) -> None:
-        if factor <= 1.0 or i in self.boosted:
-            return
         m = self.model
+        st = m.m[i]
+        if factor <= 1.0 or st[BOOSTED]:          # boosted once, for the rest of its life
+            return
+        st[BOOSTED] = True
         now = m.env.now
-        n_i = float(branching_factors(np.array([m.followers[i]]), self.cfg, self.median)[0])
-        self.boosted[i] = n_i * factor
-        times = boosted_offspring_times(now, m.arrival[i], n_i, factor, self.cfg.decay, self.source.boost_rng)
+        n_i = float(branching_factors(np.array([st[FOLLOWERS]]), self.cfg, self.median)[0])
+        times = boosted_offspring_times(now, st[ARRIVAL], n_i, factor, self.cfg.decay, self.source.boost_rng)
         times = times[times < self.end]
         if len(times) == 0:
             return

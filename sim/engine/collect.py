@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from ..records import OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
-from .model import BOTH, CareModel
+from .model import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOTH, CHANNEL, DROPPED, FOLLOWERS, GIVES_UP,
+                    ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE, CareModel)
 from .pools import scheduled_agent_minutes, staffing_changes
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
@@ -71,30 +72,30 @@ class Collector:
         self.res_pool_of = np.asarray(model.res_pool_of)
         self.both = model.policy.stage_of_first_reply == BOTH
 
-    def _columns(self, ids: list[int]) -> dict[str, np.ndarray]:
-        m = self.model
-        n = len(ids)
-        get = lambda d, dtype=float: np.fromiter((d[i] for i in ids), dtype, n)
-        maybe = lambda d: np.fromiter((d.get(i, NAN) for i in ids), float, n)
+    def _columns(self, rows: list[list]) -> dict[str, np.ndarray]:
+        if rows:
+            fields = list(zip(*rows))
+        else:
+            fields = [()] * (DROPPED + 1)
+        f = lambda k: np.array(fields[k], dtype=float)
+        i = lambda k: np.array(fields[k], dtype=np.int64)
         return {
-            "id": np.asarray(ids, dtype=np.int64), "parent_id": get(m.parent, np.int64),
-            "arrival": get(m.arrival), "channel": get(m.channel, np.int64), "type": get(m.type, np.int64),
-            "triaged_as": get(m.triaged, np.int64), "followers": get(m.followers, np.int64),
-            "origin": get(m.origin, np.int64), "ack_expected_by": get(m.ack_due),
-            "resolve_expected_by": get(m.res_due), "gives_up": get(m.gives_up),
-            "ack_start": maybe(m.ack_start), "ack_done": maybe(m.ack_done), "res_ready": maybe(m.res_ready),
-            "resolve_start": maybe(m.res_start), "resolve_done": maybe(m.res_done),
-            "dropped": np.fromiter((i in m.dropped for i in ids), bool, n),
+            "arrival": f(ARRIVAL), "channel": i(CHANNEL), "type": i(TYPE), "triaged_as": i(TRIAGED),
+            "followers": i(FOLLOWERS), "origin": i(ORIGIN), "parent_id": i(PARENT),
+            "ack_expected_by": f(ACK_DUE), "resolve_expected_by": f(RES_DUE), "gives_up": f(GIVES_UP),
+            "ack_start": f(ACK_START), "ack_done": f(ACK_DONE), "res_ready": f(RES_READY),
+            "resolve_start": f(RES_START), "resolve_done": f(RES_DONE),
+            "dropped": np.array(fields[DROPPED], dtype=bool),
         }
 
     def collect(self, w0: float, w1: float) -> None:
         """Add window [w0, w1) to the statistics, then settle and retire what is finished."""
         m = self.model
-        arrival_of = m.arrival
-        ids = [i for i in arrival_of if arrival_of[i] < w1]
+        ids = [i for i, st in m.m.items() if st[ARRIVAL] < w1]
         if not ids:
             return
-        c = self._columns(ids)
+        c = self._columns([m.m[i] for i in ids])
+        c["id"] = np.array(ids, dtype=np.int64)
         final = w1 >= self.end
         responded = self.respond[c["triaged_as"]]
         abandoned = responded & np.isnan(c["ack_start"]) & (c["gives_up"] <= w1)

@@ -1,8 +1,8 @@
 """The SimPy model of one replication: mentions arrive, agents acknowledge and resolve them.
 
-Per-mention state lives in plain dicts keyed by mention id (scalar access to NumPy arrays is
-slow on the hot path; dicts let settled mentions be retired, so memory does not grow with the
-horizon). Abandonment is lazy: a customer whose patience ran out is dropped when
+Per-mention state is one small list per mention in a dict keyed by id (scalar access to NumPy
+arrays is slow on the hot path; the dict lets settled mentions be retired, so memory does not
+grow with the horizon). Abandonment is lazy: a customer whose patience ran out is dropped when
 an agent reaches them, and the abandonment time is known exactly (arrival + patience), so no
 event is spent on it. Everything the engine needs to decide is decided here; outcomes, breaches
 and statistics are derived afterwards from the recorded times (`sim.engine.collect`).
@@ -20,11 +20,12 @@ from .policies import AckPolicy, make_ack_policy, make_queue_factory
 from .pools import PoolState, staffing_changes
 
 NAN = math.nan
-NEG_INF = -math.inf
-# Attributes fixed at arrival, and the times the engine records (absent until they happen).
-ATTRIBUTES = ("arrival", "type", "channel", "triaged", "followers", "ack_due", "res_due", "gives_up",
-              "ack_work", "res_work", "u_move", "u_follow", "origin", "parent")
-TIMES = ("ack_start", "ack_done", "res_ready", "res_start", "res_done")
+# Per-mention state: one list per mention, fields at these positions. Fixed at arrival:
+(ARRIVAL, TYPE, CHANNEL, TRIAGED, FOLLOWERS, ACK_DUE, RES_DUE, GIVES_UP, ACK_WORK, RES_WORK,
+ U_MOVE, U_FOLLOW, ORIGIN, PARENT,
+ # recorded by the engine (NaN until they happen):
+ ACK_START, ACK_DONE, RES_READY, RES_START, RES_DONE, DROPPED, BOOSTED) = range(21)
+RECORDED = (NAN, NAN, NAN, NAN, NAN, False, False)
 ACK, RESOLVE, BOTH = 0, 1, 2
 # Capacity model of concurrency: a conversation worked alongside c-1 others takes
 # (1 + penalty x (c-1)) times its single-conversation work; c = 1 is the plain queue.
@@ -85,33 +86,27 @@ class CareModel:
             self.ack_pool_of = [-1] * len(sc.channels)
 
     def _init_state(self) -> None:
-        # Per-mention state, keyed by global mention id. Dicts rather than lists so that
-        # settled mentions can be retired window by window and memory stays flat.
-        for name in ATTRIBUTES + TIMES:
-            setattr(self, name, {})
-        self.dropped: set[int] = set()
+        # id -> list of fields. One dict, so a settled mention is retired with one `del`
+        # and memory stays flat however long the horizon.
+        self.m: dict[int, list] = {}
 
     def add_mentions(self, m: dict[str, np.ndarray]) -> None:
         """Register mentions (with their `id` column); they arrive once walked or scheduled."""
-        ids = m["id"].tolist()
         arrival = m["arrival"]
-        columns = {
-            "arrival": arrival, "type": m["type"], "channel": m["channel"], "triaged": m["triaged_as"],
-            "followers": m["followers"], "ack_due": arrival + m["ack_expect"],
-            "res_due": arrival + m["resolve_expect"], "gives_up": arrival + m["patience"],
-            "ack_work": m["ack_work"], "res_work": m["resolve_work"], "u_move": m["u_move"],
-            "u_follow": m["u_follow"], "origin": m["origin"], "parent": m["parent_id"],
-        }
-        for name in ATTRIBUTES:
-            getattr(self, name).update(zip(ids, columns[name].tolist()))
+        fixed = zip(
+            arrival.tolist(), m["type"].tolist(), m["channel"].tolist(), m["triaged_as"].tolist(),
+            m["followers"].tolist(), (arrival + m["ack_expect"]).tolist(),
+            (arrival + m["resolve_expect"]).tolist(), (arrival + m["patience"]).tolist(),
+            m["ack_work"].tolist(), m["resolve_work"].tolist(), m["u_move"].tolist(),
+            m["u_follow"].tolist(), m["origin"].tolist(), m["parent_id"].tolist(),
+        )
+        self.m.update(zip(m["id"].tolist(), ([*f, *RECORDED] for f in fixed)))
 
     def retire(self, ids: list[int]) -> None:
         """Forget settled mentions (a ghost left in a queue is then skipped as abandoned)."""
-        for name in ATTRIBUTES + TIMES:
-            column = getattr(self, name)
-            for i in ids:
-                column.pop(i, None)
-        self.dropped.difference_update(ids)
+        m = self.m
+        for i in ids:
+            del m[i]
 
     # ---------------------------------------------------------------- running
     def start(self) -> None:
@@ -120,12 +115,6 @@ class CareModel:
             changes = staffing_changes(pool.spec, self.week_offset, self.end)
             self._staffing(pool, changes, 0)
         self.policy.start()
-
-    def run_window(self, ids: list[int], until: float) -> None:
-        """Let the mentions `ids` (sorted by arrival) arrive, and run the clock to `until`."""
-        if ids:
-            self._walk(ids, 0)
-        self.env.run(until=until)
 
     def _staffing(self, pool: PoolState, changes: list[tuple[float, int]], i: int) -> None:
         t, n = changes[i]
@@ -136,23 +125,27 @@ class CareModel:
             return
         Timeout(self.env, t - self.env.now).callbacks.append(lambda _e: self._staffing(pool, changes, i))
 
-    def _walk(self, ids: list[int], k: int) -> None:
-        """Walk a window's arrivals (sorted by time) with one timeout each."""
-        env, arrival, n = self.env, self.arrival, len(ids)
-        now = env.now
-        while k < n and arrival[ids[k]] <= now:
+    def run_window(self, ids: list[int], times: list[float], until: float) -> None:
+        """Let the mentions `ids` arrive at `times` (sorted), and run the clock to `until`."""
+        if ids:
+            self._walk(ids, times, 0)
+        self.env.run(until=until)
+
+    def _walk(self, ids: list[int], times: list[float], k: int) -> None:
+        """Walk a window's arrivals with one timeout each."""
+        now, n = self.env.now, len(ids)
+        while k < n and times[k] <= now:
             self.arrive(ids[k])
             k += 1
         if k < n:
-            Timeout(env, arrival[ids[k]] - now).callbacks.append(lambda _e: self._walk(ids, k))
+            Timeout(self.env, times[k] - now).callbacks.append(lambda _e: self._walk(ids, times, k))
 
-    def schedule_arrival(self, index: int) -> None:
+    def schedule_arrival(self, i: int) -> None:
         """A mention created during the run arrives at its own time."""
-        delay = self.arrival[index] - self.env.now
-        Timeout(self.env, delay).callbacks.append(lambda _e: self.arrive(index))
+        Timeout(self.env, self.m[i][ARRIVAL] - self.env.now).callbacks.append(lambda _e: self.arrive(i))
 
     def arrive(self, i: int) -> None:
-        if not self.respond[self.triaged[i]]:
+        if not self.respond[self.m[i][TRIAGED]]:
             if self.cascade_hook:
                 self.cascade_hook.ignored(i)
             return
@@ -165,49 +158,54 @@ class CareModel:
         now = self.env.now
         q = pool.ack_q
         if len(q):
-            gives_up = self.gives_up.get
+            get = self.m.get
             i = q.pop()
-            while i >= 0 and gives_up(i, NEG_INF) <= now:   # lazy abandonment (or retired)
-                i = q.pop()
+            while i >= 0:
+                st = get(i)
+                if st is not None and st[GIVES_UP] > now:
+                    break
+                i = q.pop()                    # lazy abandonment (or already retired)
             if i >= 0:
-                self.ack_start[i] = now
+                st[ACK_START] = now
                 if self.policy.stage_of_first_reply == BOTH:
-                    self.res_start[i] = now
-                    return i, BOTH, self.res_work[i]
-                return i, ACK, self.ack_work[i]
+                    st[RES_START] = now
+                    return i, BOTH, st[RES_WORK]
+                return i, ACK, st[ACK_WORK]
         i = pool.res_q.pop()
         if i >= 0:
-            self.res_start[i] = now
-            return i, RESOLVE, self.res_work[i]
+            st = self.m[i]
+            st[RES_START] = now
+            return i, RESOLVE, st[RES_WORK]
         return None
 
     def finish(self, i: int, stage: int, pool: PoolState) -> None:
         now = self.env.now
+        st = self.m[i]
         if stage == RESOLVE:
-            self.res_done[i] = now
+            st[RES_DONE] = now
             return
-        self.ack_done[i] = now
+        st[ACK_DONE] = now
         if stage == BOTH:
-            self.res_done[i] = now
-        else:
-            if self.u_move[i] < self.move_share:
-                if self.u_follow[i] < self.follow_through:
-                    Timeout(self.env, self.move_delay).callbacks.append(lambda _e: self.ready_to_resolve(i))
-                else:
-                    self.dropped.add(i)
+            st[RES_DONE] = now
+        elif st[U_MOVE] < self.move_share:
+            if st[U_FOLLOW] < self.follow_through:
+                Timeout(self.env, self.move_delay).callbacks.append(lambda _e: self.ready_to_resolve(i))
             else:
-                self.ready_to_resolve(i)
+                st[DROPPED] = True
+        else:
+            self.ready_to_resolve(i)
         if self.cascade_hook:
             self.cascade_hook.acknowledged(i)
 
     def ready_to_resolve(self, i: int) -> None:
-        pool = self.pools[self.res_pool_of[self.channel[i]][self.type[i]]]
-        self.res_ready[i] = self.env.now
+        st = self.m[i]
+        pool = self.pools[self.res_pool_of[st[CHANNEL]][st[TYPE]]]
+        st[RES_READY] = self.env.now
         pool.res_q.push(i)
         if pool.idle:
             pool.idle.pop().start()
 
     def first_reply_pool(self, i: int) -> PoolState:
-        ch = self.channel[i]
-        k = self.ack_pool_of[ch]
-        return self.pools[k if k >= 0 else self.res_pool_of[ch][self.type[i]]]
+        st = self.m[i]
+        k = self.ack_pool_of[st[CHANNEL]]
+        return self.pools[k if k >= 0 else self.res_pool_of[st[CHANNEL]][st[TYPE]]]

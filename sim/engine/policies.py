@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .model import CareModel
 
 ACK, RESOLVE, BOTH = 0, 1, 2
+# positions in the engine's per-mention lists (sim.engine.model); repeated here to avoid a cycle
+TYPE, FOLLOWERS, ACK_DUE, RES_DUE = 1, 4, 5, 6
 
 
 class AckPolicy:
@@ -88,7 +90,7 @@ class Batched(AckPolicy):
         self.sweeps.append(self.model.env.now)
         for pool in self.model.pools:
             if pool.pending:
-                live = self.model.arrival
+                live = self.model.m
                 for i in pool.pending:
                     if i in live:                      # not retired as abandoned meanwhile
                         pool.ack_q.push(i)
@@ -112,13 +114,13 @@ def make_queue_factory(scenario: Scenario, model: "CareModel"):
         return lambda stage: FifoQueue()
     if priority == "followers":
         # largest reach first: the "25,000 vs 250 followers" double standard
-        return lambda stage: KeyedQueue(lambda i: -model.followers[i])
+        return lambda stage: KeyedQueue(lambda i: -model.m[i][FOLLOWERS])
     if priority == "deadline":
         # earliest customer expectation first (of the stage being waited for)
         return lambda stage: KeyedQueue(
-            (lambda i: model.ack_due[i]) if stage == "acknowledge" else (lambda i: model.res_due[i])
+            (lambda i: model.m[i][ACK_DUE]) if stage == "acknowledge" else (lambda i: model.m[i][RES_DUE])
         )
     order = list(scenario.policy.type_order or [])
     types = scenario.types
     rank = [order.index(t) if t in order else len(order) + k for k, t in enumerate(types)]
-    return lambda stage: KeyedQueue(lambda i: rank[model.type[i]])
+    return lambda stage: KeyedQueue(lambda i: rank[model.m[i][TYPE]])

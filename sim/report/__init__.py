@@ -1,7 +1,9 @@
 """Plots (PNG) and the self-contained `report.html` of a run; reads results, never the engine."""
 from .html import (
     RunResultLike,
+    fairness_parts,
     format_metric,
+    metric_words,
     render_html,
     render_plots,
     scenario_yaml,
@@ -11,19 +13,29 @@ from .html import (
 )
 from .plots import (
     ack_vs_expectation_figure,
+    arrivals_figure,
     breach_by_hour_figure,
+    breach_by_tier_figure,
     figure_png,
     format_duration,
     queues_figure,
 )
+from .tables import calendar_time, fairness_tables, largest_cascades_table
 
 __all__ = [
     "RunResultLike",
     "ack_vs_expectation_figure",
+    "arrivals_figure",
     "breach_by_hour_figure",
+    "breach_by_tier_figure",
+    "calendar_time",
+    "fairness_parts",
+    "fairness_tables",
     "figure_png",
     "format_duration",
     "format_metric",
+    "largest_cascades_table",
+    "metric_words",
     "queues_figure",
     "render_html",
     "render_plots",

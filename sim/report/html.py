@@ -1,4 +1,5 @@
-"""The self-contained `report.html`: summary table, plots as data URIs, the scenario echoed.
+"""The self-contained `report.html`: summary table, plots as data URIs, the largest cascades,
+fairness tables, the scenario echoed.
 
 No external requests, no scripts, no timestamps: the same run result gives the same bytes.
 """
@@ -7,19 +8,24 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from pathlib import Path
 from typing import Protocol
 
 import yaml
 
+from .. import breakdowns
 from ..records import MentionLog, Replication, TimeSeries
 from .plots import (
     ack_vs_expectation_figure,
+    arrivals_figure,
     breach_by_hour_figure,
+    breach_by_tier_figure,
     figure_png,
     format_duration,
     queues_figure,
 )
+from .tables import fairness_tables, largest_cascade_note, largest_cascades_table
 
 
 class RunResultLike(Protocol):
@@ -49,30 +55,66 @@ PLOTS = (
     ("breach_by_hour.png", "Expectation breaches by hour of day",
      "Share of mentions (expecting a reply) whose author's acknowledgement or resolution deadline "
      "passed, by hour of day of arrival; below, the number of mentions per replication in each hour."),
+    ("arrivals.png", "Arrivals per interval",
+     "Mentions arriving per report interval, mean over replications, coloured by origin: the base "
+     "stream, follow-ons of viral cascades, incident bursts. The dashed line is what the base rate "
+     "(mean rate x daily and weekly profile) brings on average: everything above it is a burst a "
+     "schedule built from hourly averages does not see."),
+    ("breach_by_tier.png", "Breach rate by follower tier",
+     "Share of the mentions the team means to answer whose author's acknowledgement or resolution "
+     "deadline passed, by the author's follower count, all replications pooled. Equal bars: reach "
+     "buys no faster service; falling bars: large accounts jump the queue."),
+)
+# Sections after the summary: (heading, plots in it, extra content after the plots).
+SECTIONS = (
+    ("Queues and staffing", ("queues.png",), None),
+    ("Acknowledgement time against customer expectation", ("ack_vs_expectation.png",), None),
+    ("Expectation breaches by hour of day", ("breach_by_hour.png",), None),
+    ("Arrivals and viral cascades", ("arrivals.png",), "cascades"),
+    ("Fairness", ("breach_by_tier.png",), "fairness"),
 )
 
 # Metric -> plain words; the table follows this order, then any other metrics as given.
 METRICS = {
     "mentions": "mentions (after warm-up)",
-    "cascade_mentions": "mentions from viral cascades",
+    "answerable_mentions": "mentions the team means to answer",
     "acknowledged_share": "share acknowledged",
     "resolved_share": "share resolved",
     "abandoned_share": "share abandoned (patience ran out)",
+    "ignored_share": "share ignored (mis-triaged as a type not answered)",
+    "dropped_share": "share moved off channel and never followed through",
+    "open_share": "share still open at the horizon",
     "ack_time_p50": "time to acknowledge, median",
     "ack_time_p90": "time to acknowledge, 90th percentile",
     "resolve_time_p50": "time to resolve, median",
     "resolve_time_p90": "time to resolve, 90th percentile",
     "ack_sla_attainment": "acknowledged within the SLA time",
+    "ack_sla_attainment_calendar": "acknowledged within the SLA time, calendar clock",
+    "ack_sla_attainment_business_hours": "acknowledged within the SLA time, business-hours clock",
     "resolve_sla_attainment": "resolved within the SLA time",
+    "resolve_sla_attainment_calendar": "resolved within the SLA time, calendar clock",
+    "resolve_sla_attainment_business_hours": "resolved within the SLA time, business-hours clock",
     "ack_breach_rate": "acknowledgement later than the customer expected",
     "resolve_breach_rate": "resolution later than the customer expected",
+    "ack_expectation_p50": "customers' expected acknowledgement time, median",
+    "cascade_mentions": "mentions from viral cascades",
+    "incident_mentions": "mentions from incidents",
+    "largest_cascade": "largest cascade (mentions, root included)",
+    "breach_caused_share": "share of mentions caused by breaches (closed loop)",
     "agent_hours": "agent hours",
     "cost": "staff cost",
     "utilization": "agent utilization",
     "max_queue_length": "longest queue",
 }
 SHARE_WORDS = ("share", "attainment", "utilization", "occupancy", "probability")
-COUNT_METRICS = ("mentions", "cascade_mentions", "max_queue_length")
+COUNT_METRICS = ("mentions", "answerable_mentions", "cascade_mentions", "incident_mentions",
+                 "largest_cascade", "max_queue_length")
+# Fairness metrics are `<measure>_<dimension>_<group>`, e.g. `ack_breach_rate_tier_lt1k`.
+FAIRNESS_DIMENSIONS = {"tier": "follower tier", "channel": "channel", "type": "mention type"}
+# Within a fairness group, measures in this order, then any other in `METRICS` order.
+FAIRNESS_MEASURES = ("ack_breach_rate", "resolve_breach_rate", "ack_time_p50", "ack_time_p90",
+                     "resolve_time_p50", "resolve_time_p90")
+SLA_STAGES = {"ack_sla_attainment": "acknowledge", "resolve_sla_attainment": "resolve"}
 
 CSS = """
 body { margin: 0; background: #f6f6f4; color: #222; font: 15px/1.5 system-ui, -apple-system,
@@ -91,6 +133,8 @@ tr.group td { background: #f3f5f8; font-weight: 600; color: #334; }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #555; }
 .ok { color: #1e7b34; } .warn { color: #a86400; } .bad { color: #b3261e; }
 .note { color: #666; font-size: 13px; }
+h3 { font-size: 15.5px; margin: 22px 0 8px; color: #333; }
+table.fair td:first-child { white-space: nowrap; }
 figure { margin: 12px 0 28px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 13.5px; margin-top: 6px; }
@@ -99,21 +143,45 @@ pre { background: #f7f7f7; border: 1px solid #e5e5e5; padding: 12px 14px; overfl
 """.strip()
 
 GROUPS = (
-    ("Volume", ("mentions", "cascade_mentions")),
-    ("Outcomes", ("acknowledged_share", "resolved_share", "abandoned_share")),
+    ("Volume", ("mentions", "answerable_mentions")),
+    ("Outcomes", ("acknowledged_share", "resolved_share", "abandoned_share", "ignored_share",
+                  "dropped_share", "open_share")),
     ("Speed", ("ack_time_p50", "ack_time_p90", "resolve_time_p50", "resolve_time_p90")),
     ("SLA and customer expectations",
-     ("ack_sla_attainment", "resolve_sla_attainment", "ack_breach_rate", "resolve_breach_rate")),
+     ("ack_sla_attainment", "ack_sla_attainment_calendar", "ack_sla_attainment_business_hours",
+      "resolve_sla_attainment", "resolve_sla_attainment_calendar", "resolve_sla_attainment_business_hours",
+      "ack_breach_rate", "resolve_breach_rate", "ack_expectation_p50")),
+    ("Viral cascades and incidents",
+     ("cascade_mentions", "incident_mentions", "largest_cascade", "breach_caused_share")),
     ("Staffing and cost", ("agent_hours", "cost", "utilization", "max_queue_length")),
 )
 
 
+def fairness_parts(name: str) -> tuple[str, str, str] | None:
+    """(measure, dimension, group) of a fairness metric such as `ack_breach_rate_tier_lt1k`,
+    or None. The measure must be a known metric; the earliest dimension word splits the name."""
+    hits = [(name.find(f"_{dim}_"), dim) for dim in FAIRNESS_DIMENSIONS if f"_{dim}_" in name]
+    for at, dim in sorted(hits):
+        measure, group = name[:at], name[at + len(dim) + 2:]
+        if measure in METRICS and group:
+            return measure, dim, group
+    return None
+
+
+def _measure(name: str) -> str:
+    parts = fairness_parts(name)
+    return parts[0] if parts else name
+
+
 def _is_time(name: str) -> bool:
+    name = _measure(name)
     parts = name.split("_")
-    return "time" in parts or "wait" in parts or name.endswith("_minutes")
+    quantile = bool(re.fullmatch(r"p\d+", parts[-1]))   # every quantile metric is a duration
+    return "time" in parts or "wait" in parts or quantile or name.endswith("_minutes")
 
 
 def _is_share(name: str) -> bool:
+    name = _measure(name)
     parts = name.split("_")
     return any(word in parts for word in SHARE_WORDS) or (name.endswith("_rate") and "breach" in parts)
 
@@ -139,22 +207,57 @@ def format_metric(name: str, values: list[float]) -> list[str]:
         fmt = lambda v: f"{v / scale:,.1f} {unit}"  # noqa: E731
     elif _is_share(name):
         fmt = lambda v: f"{v:.1%}"  # noqa: E731
-    elif name in COUNT_METRICS:
+    elif _measure(name) in COUNT_METRICS:
         fmt = lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}"  # noqa: E731
     else:
         fmt = _number
     return [fmt(v) if v is not None and math.isfinite(v) else "—" for v in values]
 
 
-def _ordered_metrics(summary: dict[str, dict[str, float]]) -> list[tuple[str, list[str]]]:
+def _group_order(dimension: str, scenario) -> list[str]:
+    if dimension == "tier":
+        return list(breakdowns.FOLLOWER_TIER_KEYS)
+    return list(scenario.channels if dimension == "channel" else scenario.types)
+
+
+def _ordered_metrics(summary: dict[str, dict[str, float]], scenario) -> list[tuple[str, list[str]]]:
+    """Metric names in groups: the fixed groups, then fairness by dimension (groups in their
+    natural order: tiers by reach, channels and types as the scenario lists them), then Other."""
     grouped = [(title, [m for m in names if m in summary]) for title, names in GROUPS]
     known = {m for _, names in GROUPS for m in names}
+    measures = list(FAIRNESS_MEASURES) + [m for m in METRICS if m not in FAIRNESS_MEASURES]
+    fair = {m: parts for m in summary if m not in known and (parts := fairness_parts(m))}
+    for dim, words in FAIRNESS_DIMENSIONS.items():
+        order = _group_order(dim, scenario)
+        names = [m for m, (_, d, _) in fair.items() if d == dim]
+        names.sort(key=lambda m, order=order: (
+            order.index(fair[m][2]) if fair[m][2] in order else len(order), measures.index(fair[m][0]), m))
+        grouped.append((f"Fairness: by {words}", names))
+        known.update(names)
     grouped.append(("Other", [m for m in summary if m not in known]))
     return [(title, names) for title, names in grouped if names]
 
 
+def metric_words(name: str, scenario=None) -> str:
+    """Plain words for a metric name (fairness metrics: the group, then the measure)."""
+    parts = fairness_parts(name)
+    if parts:
+        measure, dim, group = parts
+        if dim == "tier":
+            labels = dict(zip(breakdowns.FOLLOWER_TIER_KEYS, breakdowns.tier_labels()))
+            where = f"authors with {labels.get(group, group.replace('_', ' '))} followers"
+        else:
+            where = f"{FAIRNESS_DIMENSIONS[dim]} {group}"
+        return f"{where}: {METRICS[measure]}"
+    words = METRICS.get(name, name.replace("_", " "))
+    if name in SLA_STAGES and scenario is not None and getattr(scenario.sla, "clock", "calendar") != "calendar":
+        words += f", {scenario.sla.clock.replace('_', '-')} clock"
+    return words
+
+
 def _sla_status(name: str, stats: dict[str, float], scenario) -> str:
-    stage = {"ack_sla_attainment": "acknowledge", "resolve_sla_attainment": "resolve"}.get(name)
+    base = name.removesuffix("_business_hours").removesuffix("_calendar")
+    stage = SLA_STAGES.get(base)
     if stage is None:
         return ""
     sla = getattr(scenario.sla, stage)
@@ -175,7 +278,7 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
     """The summary metrics as an HTML table: plain words, name, mean, 95 % CI, SLA verdict."""
     rows = ['<table>', '<thead><tr><th>metric</th><th>name</th><th class="num">mean</th>'
             '<th class="num">95 % CI</th><th>target</th></tr></thead>', '<tbody>']
-    for title, names in _ordered_metrics(summary):
+    for title, names in _ordered_metrics(summary, scenario):
         rows.append(f'<tr class="group"><td colspan="5">{html.escape(title)}</td></tr>')
         for name in names:
             stats = summary[name]
@@ -183,7 +286,7 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
                 name, [stats.get("mean", math.nan), stats.get("ci_low", math.nan), stats.get("ci_high", math.nan)]
             )
             ci = "—" if low == "—" and high == "—" else f"{low} – {high}"
-            words = METRICS.get(name, name.replace("_", " "))
+            words = metric_words(name, scenario)
             rows.append(
                 f"<tr><td>{html.escape(words)}</td><td><code>{html.escape(name)}</code></td>"
                 f'<td class="num">{html.escape(mean)}</td><td class="num">{html.escape(ci)}</td>'
@@ -201,13 +304,24 @@ def scenario_yaml(scenario) -> str:
 
 def render_plots(result: RunResultLike) -> dict[str, bytes]:
     """PNG bytes of every report plot, by file name."""
-    scenario, mentions = result.scenario, result.mentions
+    scenario, mentions = result.scenario, _mentions(result)
     figures = {
         "queues.png": lambda: queues_figure(result.series, scenario),
         "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(mentions, scenario),
         "breach_by_hour.png": lambda: breach_by_hour_figure(mentions, scenario),
+        "arrivals.png": lambda: arrivals_figure(result.series, mentions, scenario),
+        "breach_by_tier.png": lambda: breach_by_tier_figure(mentions, scenario),
     }
+    if mentions is None:   # records not kept: only what the time series can show
+        figures = {name: figures[name] for name in ("queues.png", "arrivals.png")}
     return {name: figure_png(make()) for name, make in figures.items()}
+
+
+def _mentions(result: RunResultLike) -> MentionLog | None:
+    """The run's mention records, or None if a replication did not keep them (streaming)."""
+    if any(getattr(rep, "mentions", None) is None for rep in result.replications):
+        return None
+    return result.mentions
 
 
 def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:
@@ -259,17 +373,25 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
         "warm-up; breaches are against each customer's own deadline, the SLA against the "
         "company's target.</p>",
     ]
-    for name, heading, caption in PLOTS:
-        if name not in images:
+    captions = {name: (heading, caption) for name, heading, caption in PLOTS}
+    for heading, plots, extra in SECTIONS:
+        shown = [name for name in plots if name in images]
+        if not shown and extra is None:
             continue
-        data = base64.b64encode(images[name]).decode("ascii")
-        parts += [
-            f"<h2>{html.escape(heading)}</h2>",
-            "<figure>",
-            f'<img src="data:image/png;base64,{data}" alt="{html.escape(heading)}">',
-            f"<figcaption>{html.escape(caption)}</figcaption>",
-            "</figure>",
-        ]
+        parts.append(f'<h2 id="{_anchor(heading)}">{html.escape(heading)}</h2>')
+        for name in shown:
+            alt, caption = captions[name]
+            data = base64.b64encode(images[name]).decode("ascii")
+            parts += [
+                "<figure>",
+                f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">',
+                f"<figcaption>{html.escape(caption)}</figcaption>",
+                "</figure>",
+            ]
+        if extra == "cascades":
+            parts += _cascade_section(result)
+        elif extra == "fairness":
+            parts += _fairness_section(result)
     parts += [
         "<h2>Scenario</h2>",
         '<p class="note">As validated: durations in minutes, rates per minute.</p>',
@@ -282,8 +404,46 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
+def _anchor(heading: str) -> str:
+    return "-".join(heading.lower().split())
+
+
+NO_RECORDS = ('<p class="note">Mention records were not kept in this run, so this breakdown '
+              "cannot be drawn; run again with the records kept to see it.</p>")
+
+
+def _cascade_section(result: RunResultLike) -> list[str]:
+    mentions, scenario = _mentions(result), result.scenario
+    if mentions is None:
+        return [NO_RECORDS]
+    return [
+        "<h3>10 largest cascades</h3>",
+        '<p class="note">A cascade is a mention (its root) and every follow-on it set off, '
+        "directly or through others, counted after the warm-up. Reach is the root author's "
+        "follower count; \"root breached\" means the root's author waited longer than they "
+        "expected for an acknowledgement, or was ignored by triage or gave up. Replication and "
+        "root id locate the root in <code>mentions.csv</code>.</p>",
+        largest_cascades_table(mentions, scenario),
+        largest_cascade_note(mentions),
+    ]
+
+
+def _fairness_section(result: RunResultLike) -> list[str]:
+    reps = len(result.replications)
+    if _mentions(result) is None:
+        return [NO_RECORDS]
+    return [
+        '<p class="note">Who waits: the mentions the team means to answer, grouped by the '
+        "author's reach, the channel and the type, all replications pooled (the summary table "
+        "gives per-replication means with confidence intervals). Breach rates count mentions "
+        "whose deadline passed or who were served; times to acknowledge are over the mentions "
+        "acknowledged, so read them with the share acknowledged.</p>",
+        fairness_tables(result.mentions, result.scenario, reps),
+    ]
+
+
 def write_report(result: RunResultLike, folder: Path) -> None:
-    """Write queues.png, ack_vs_expectation.png, breach_by_hour.png and report.html into `folder`."""
+    """Write the report plots (PNG) and report.html into `folder`."""
     folder = Path(folder)
     images = write_plots(result, folder)
     with open(folder / "report.html", "w", encoding="utf-8", newline="\n") as handle:

@@ -7,6 +7,7 @@ each artist.
 from __future__ import annotations
 
 import io
+
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, PercentFormatter
 
 from .. import breakdowns
-from ..records import MentionLog, TimeSeries
+from ..records import ORIGINS, MentionLog, TimeSeries
 
 DPI = 110
 ACK_COLOR = "#1f5fa8"
@@ -229,6 +230,97 @@ def breach_by_hour_figure(mentions: MentionLog, scenario) -> Figure:
     return fig
 
 
+ORIGIN_COLORS = {"base": "#9fb7d4", "cascade": "#e39b5b", "incident": "#c0392b"}
+ORIGIN_WORDS = {"base": "base stream", "cascade": "viral cascades", "incident": "incidents"}
+
+
+def arrivals_figure(series: TimeSeries, mentions: MentionLog | None, scenario) -> Figure:
+    """Arrivals per report interval (mean over replications), stacked by origin, beside the base rate.
+
+    Without mention records (`None` or empty) only the time series' total is drawn.
+    """
+    fig = _figure(10.5, 5.0)
+    ax = fig.add_subplot()
+    _style(ax)
+    reps = breakdowns.replication_count(series) if len(series.time) else 0
+    interval = format_duration(scenario.report_interval)
+    _title(fig, ax, "Arrivals per interval: the base stream, and the bursts on top of it",
+           f"{scenario.name}: mentions arriving per {interval}, mean over {reps} "
+           f"replication{'s' * (reps != 1)}; dashed: what the base rate alone brings on average")
+    if len(series.time) == 0:
+        _no_data(ax, "no time series recorded")
+        return fig
+    mean = breakdowns.queue_series_mean(series)
+    edges = breakdowns.interval_edges(mean.time, scenario)
+    x = _calendar(scenario, edges)
+
+    def stairs(values: np.ndarray) -> np.ndarray:
+        return np.append(values, values[-1])
+
+    handles = []
+    if mentions is not None and len(mentions):
+        by_origin = breakdowns.arrivals_by_origin(mentions, edges, reps)
+        present = [k for k, name in enumerate(ORIGINS) if by_origin[k].sum() > 0]
+        stacks = ax.stackplot(x, *[stairs(by_origin[k]) for k in present], step="post",
+                              colors=[ORIGIN_COLORS[ORIGINS[k]] for k in present],
+                              labels=[ORIGIN_WORDS[ORIGINS[k]] for k in present], linewidth=0)
+        handles += stacks
+    if "arrivals" in mean.values:
+        handles += ax.step(x, stairs(mean.total("arrivals")), where="post", color=TEXT_COLOR,
+                           linewidth=0.7, label="all arrivals")
+    expected = breakdowns.expected_base_arrivals(scenario, edges)
+    handles += ax.step(x, stairs(expected), where="post", color="#1b4f72", linewidth=1.4,
+                       linestyle=(0, (4, 2)), label="base rate (expected)")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(f"mentions per {interval}", color=TEXT_COLOR)
+    locator = AutoDateLocator(minticks=4, maxticks=12)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel("calendar time", color=TEXT_COLOR)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8.5, frameon=False, ncol=len(handles))
+    return fig
+
+
+def breach_by_tier_figure(mentions: MentionLog, scenario) -> Figure:
+    """Expectation breach rates by the author's follower tier: are big accounts served first?"""
+    fig = _figure(9.0, 4.8)
+    ax = fig.add_subplot()
+    _style(ax)
+    _title(fig, ax, "Breach rate by follower tier: who is kept waiting",
+           f"{scenario.name}: share of mentions the team means to answer whose author's deadline "
+           "passed, all replications pooled")
+    table = breakdowns.by_follower_tier(mentions, scenario)
+    reps = len(np.unique(np.asarray(mentions["replication"]))) if len(mentions) else 0
+    pos = np.arange(len(table.keys))
+    width = 0.38
+    for shift, rates, color, label in ((-width / 2, table.ack_breach_rate, ACK_COLOR, "acknowledgement late or never"),
+                                       (width / 2, table.resolve_breach_rate, RESOLVE_COLOR, "resolution late or never")):
+        bars = ax.bar(pos + shift, np.nan_to_num(rates), width, color=color, label=label)
+        for bar, rate in zip(bars, rates):
+            if np.isfinite(rate):
+                ax.annotate(f"{rate:.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                            fontsize=8.5, color=TEXT_COLOR)
+    rates = np.concatenate([table.ack_breach_rate, table.resolve_breach_rate])
+    highest = float(np.nanmax(rates)) if np.isfinite(rates).any() else 1.0
+    ax.set_ylim(0, min(1.1, max(0.1, 1.2 * highest)))   # room above the tallest bar for its label
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=(1, 2, 2.5, 5, 10)))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.set_ylabel("breach rate", color=TEXT_COLOR)
+    ax.set_xlim(-0.6, len(pos) - 0.4)
+    ax.xaxis.set_major_locator(FixedLocator(pos))
+    per_run = table.count / max(reps, 1)
+    ax.set_xticklabels([f"{label} followers\n{n:,.0f} mentions per run" if n >= 10 else
+                        f"{label} followers\n{n:,.1f} mentions per run"
+                        for label, n in zip(table.labels, per_run)])
+    ax.set_xlabel("author's follower tier", color=TEXT_COLOR)
+    if table.count.sum() == 0:
+        _no_data(ax)
+    fig.legend(handles=ax.containers, loc="outside lower center", fontsize=9, frameon=False, ncol=2)
+    return fig
+
+
 def figure_png(fig: Figure) -> bytes:
     """PNG bytes of a figure, without the metadata that would make two saves differ."""
     buffer = io.BytesIO()
@@ -237,6 +329,6 @@ def figure_png(fig: Figure) -> bytes:
 
 
 __all__ = [
-    "ack_vs_expectation_figure", "breach_by_hour_figure", "figure_png", "format_duration",
-    "queues_figure",
+    "ack_vs_expectation_figure", "arrivals_figure", "breach_by_hour_figure", "breach_by_tier_figure",
+    "figure_png", "format_duration", "queues_figure",
 ]

@@ -1,0 +1,527 @@
+"""Policy comparison under common random numbers: run scenarios on the same seeds, pair the
+replications, and state each difference with its confidence interval in plain words.
+
+Replication i of every scenario gets the same child of `SeedSequence(seed)`, and inside it the
+same per-stream children (`sim.runner.STREAMS`, then one generator per mention attribute), so
+scenarios with the same arrivals section, start, warm-up and horizon see the same base and
+incident customers with the same expectations, patience and work quantiles. Differences are
+then taken replication by replication (`sim.metrics.paired_difference`): the customers'
+randomness cancels and the interval is much narrower than for independent runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from .metrics import answerable, paired_difference, replication_metrics, unpaired_difference
+from .records import MentionLog, Replication
+from .scenario.models import Scenario
+
+if TYPE_CHECKING:  # the report reads comparisons without importing the engine
+    from .runner import RunResult
+
+HOURS_OF_WEEK = 168
+# The metrics of the output contract: the terminal table and the report's main table.
+CORE_METRICS = (
+    "mentions", "cascade_mentions", "acknowledged_share", "resolved_share", "abandoned_share",
+    "ack_time_p50", "ack_time_p90", "resolve_time_p50", "resolve_time_p90", "ack_sla_attainment",
+    "resolve_sla_attainment", "ack_breach_rate", "resolve_breach_rate", "agent_hours", "cost",
+    "utilization", "max_queue_length",
+)
+WORDS = {
+    "mentions": "mentions (after warm-up)",
+    "answerable_mentions": "mentions the team means to answer",
+    "cascade_mentions": "mentions from viral cascades",
+    "incident_mentions": "mentions from incidents",
+    "acknowledged_share": "share acknowledged",
+    "resolved_share": "share resolved",
+    "abandoned_share": "share abandoned (patience ran out)",
+    "ignored_share": "share ignored by triage",
+    "dropped_share": "share lost in a channel move",
+    "open_share": "share still open at the end",
+    "ack_time_p50": "time to acknowledge, median",
+    "ack_time_p90": "time to acknowledge, 90th percentile",
+    "resolve_time_p50": "time to resolve, median",
+    "resolve_time_p90": "time to resolve, 90th percentile",
+    "ack_sla_attainment": "acknowledged within the SLA time",
+    "resolve_sla_attainment": "resolved within the SLA time",
+    "ack_breach_rate": "acknowledgement later than the customer expected",
+    "resolve_breach_rate": "resolution later than the customer expected",
+    "ack_expectation_p50": "customers' acknowledgement deadline, median",
+    "agent_hours": "agent hours",
+    "cost": "staff cost",
+    "utilization": "agent utilization",
+    "max_queue_length": "longest queue",
+    "breach_caused_share": "share of mentions fuelled by breaches",
+}
+# Metric -> (words when the compared scenario is higher, when lower, +1 if higher is better,
+# -1 if worse, 0 if neither).
+DIRECTIONS = {
+    "mentions": ("draws more mentions", "draws fewer mentions", 0),
+    "answerable_mentions": ("has more mentions to answer", "has fewer mentions to answer", 0),
+    "cascade_mentions": ("sets off more viral follow-ons", "sets off fewer viral follow-ons", -1),
+    "incident_mentions": ("has more incident mentions", "has fewer incident mentions", 0),
+    "acknowledged_share": ("acknowledges more mentions", "acknowledges fewer mentions", 1),
+    "resolved_share": ("resolves more mentions", "resolves fewer mentions", 1),
+    "abandoned_share": ("loses more customers to impatience", "loses fewer customers to impatience", -1),
+    "ignored_share": ("ignores more mentions it meant to answer", "ignores fewer mentions it meant to answer", -1),
+    "dropped_share": ("loses more customers in channel moves", "loses fewer customers in channel moves", -1),
+    "open_share": ("leaves more mentions open", "leaves fewer mentions open", -1),
+    "ack_time_p50": ("acknowledges slower (median)", "acknowledges faster (median)", -1),
+    "ack_time_p90": ("acknowledges slower (90th percentile)", "acknowledges faster (90th percentile)", -1),
+    "resolve_time_p50": ("resolves slower (median)", "resolves faster (median)", -1),
+    "resolve_time_p90": ("resolves slower (90th percentile)", "resolves faster (90th percentile)", -1),
+    "ack_sla_attainment": ("meets the acknowledgement SLA more often", "meets the acknowledgement SLA less often", 1),
+    "resolve_sla_attainment": ("meets the resolution SLA more often", "meets the resolution SLA less often", 1),
+    "ack_breach_rate": ("breaches more acknowledgement expectations", "breaches fewer acknowledgement expectations", -1),
+    "resolve_breach_rate": ("breaches more resolution expectations", "breaches fewer resolution expectations", -1),
+    "ack_expectation_p50": ("meets later acknowledgement deadlines", "meets earlier acknowledgement deadlines", 0),
+    "agent_hours": ("uses more agent hours", "uses fewer agent hours", 0),
+    "cost": ("costs more", "costs less", -1),
+    "utilization": ("keeps agents busier", "keeps agents less busy", 0),
+    "max_queue_length": ("peaks with a longer queue", "peaks with a shorter queue", -1),
+    "breach_caused_share": ("has more mentions fuelled by breaches", "has fewer mentions fuelled by breaches", -1),
+}
+TIER_WORDS = {"lt1k": "authors under 1k followers", "1k_10k": "authors with 1k-10k followers",
+              "10k_100k": "authors with 10k-100k followers", "ge100k": "authors with 100k+ followers"}
+COUNT_METRICS = ("mentions", "answerable_mentions", "cascade_mentions", "incident_mentions", "max_queue_length")
+MINUS = "\u2212"
+
+
+# ---------------------------------------------------------------------------------------------
+# What a metric is and how to say it
+
+
+def split_metric(name: str) -> tuple[str, str]:
+    """(base metric, words for its group) — `ack_breach_rate_channel_twitter` ->
+    (`ack_breach_rate`, `on twitter`); a plain metric has no group words."""
+    for marker, words in (("_tier_", None), ("_channel_", "on {}"), ("_type_", "for {} mentions")):
+        if marker in name:
+            base, group = name.split(marker, 1)
+            return base, TIER_WORDS.get(group, group) if words is None else words.format(group)
+    return name, ""
+
+
+def metric_words(name: str) -> str:
+    """A metric's name in plain words."""
+    base, group = split_metric(name)
+    words = WORDS.get(base, base.replace("_", " "))
+    return f"{words}, {group}" if group else words
+
+
+def metric_kind(name: str) -> str:
+    """`time` (minutes), `share` (0..1), `count`, `hours`, `money` or `number`."""
+    base, _ = split_metric(name)
+    parts = base.split("_")
+    if "time" in parts or "expectation" in parts:
+        return "time"
+    if base in COUNT_METRICS:
+        return "count"
+    if base == "agent_hours":
+        return "hours"
+    if base == "cost":
+        return "money"
+    if any(p in parts for p in ("share", "attainment", "utilization")) or ("breach" in parts and "rate" in parts):
+        return "share"
+    return "number"
+
+
+def _decimals(values: list[float]) -> int:
+    """Decimals for [mean, low, high]: the interval's half-width to one significant digit, two
+    when it starts with a 1 (`+42 [+38, +47]`, `1.68 [1.60, 1.76]`); without an interval, by size."""
+    if len(values) == 3 and all(math.isfinite(v) for v in values) and values[2] > values[1]:
+        half = (values[2] - values[1]) / 2
+        digits = -math.floor(math.log10(half))
+        if half * 10.0 ** digits < 2:
+            digits += 1
+        return max(0, min(3, digits))
+    top = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
+    return 2 if top < 10 else 1 if top < 100 else 0
+
+
+def _number(value: float, decimals: int, signed: bool) -> str:
+    if not math.isfinite(value):
+        return "—"
+    text = f"{abs(value):,.{decimals}f}"
+    if float(text.replace(",", "")) == 0.0:
+        return "0" if decimals == 0 else f"{0:.{decimals}f}"
+    if value < 0:
+        return MINUS + text
+    return ("+" + text) if signed else text
+
+
+def format_values(name: str, values: Sequence[float], signed: bool = False) -> tuple[list[str], str]:
+    """Format numbers of one metric alike: (texts, unit). Times in min, h or d by size; shares
+    as % (values) or percentage points (`signed`, differences)."""
+    values = [float(v) for v in values]
+    kind = metric_kind(name)
+    unit, scale = "", 1.0
+    if kind == "time":
+        top = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
+        unit, scale = ("min", 1.0) if top < 120 else ("h", 60.0) if top < 2880 else ("d", 1440.0)
+    elif kind == "share":
+        unit, scale = ("pp" if signed else "%"), 0.01
+    elif kind == "hours":
+        unit = "h"
+    scaled = [v / scale for v in values]
+    return [_number(v, _decimals(scaled), signed) for v in scaled], unit
+
+
+def format_estimate(name: str, mean: float, low: float, high: float, signed: bool = False) -> str:
+    """`12.3 min [11.0, 13.5]`, `+4.2 pp [+3.1, +5.3]`; no interval part when there is none."""
+    (m, lo, hi), unit = format_values(name, [mean, low, high], signed)
+    if m == "—":
+        return "—"
+    sep = "" if unit in ("", "%") else " "
+    text = f"{m}{sep}{unit}"
+    if lo != "—" and hi != "—":
+        text += f" [{lo}, {hi}]"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Differences
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A compared scenario minus the reference, one metric: paired mean and 95 % interval, the
+    interval independent runs would give, and whether every replication's difference was 0."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    unpaired_low: float
+    unpaired_high: float
+    identical: bool
+
+    @property
+    def clear(self) -> bool:
+        """The interval excludes 0."""
+        return math.isfinite(self.ci_low) and (self.ci_low > 0 or self.ci_high < 0)
+
+
+def difference(base: list[float], other: list[float]) -> Difference:
+    mean, lo, hi = paired_difference(base, other)
+    _, ulo, uhi = unpaired_difference(base, other)
+    pairs = [(a, b) for a, b in zip(base, other) if not (math.isnan(a) or math.isnan(b))]
+    identical = bool(pairs) and all(a == b for a, b in pairs)
+    return Difference(mean, lo, hi, ulo, uhi, identical)
+
+
+def verdict(label: str, name: str, diff: Difference) -> str:
+    """The difference in plain words: `batched acknowledges slower (median): +42 min [+38, +47]`."""
+    if not math.isfinite(diff.mean):
+        return "no data"
+    if diff.identical:
+        return "no difference (equal in every replication)"
+    numbers = format_estimate(name, diff.mean, diff.ci_low, diff.ci_high, signed=True)
+    if not math.isfinite(diff.ci_low):
+        return f"{numbers}: no interval from one replication"
+    if not diff.clear:
+        return f"no clear difference: {numbers}"
+    base, group = split_metric(name)
+    words = metric_words(name)
+    up, down, _ = DIRECTIONS.get(base, (f"has a higher {words}", f"has a lower {words}", 0))
+    phrase = up if diff.mean > 0 else down
+    if group and base in DIRECTIONS:
+        phrase += f", {group}"
+    return f"{label} {phrase}: {numbers}"
+
+
+def judgement(name: str, diff: Difference) -> str:
+    """`better`, `worse` or `` (no clear difference, or a metric that is neither)."""
+    base, _ = split_metric(name)
+    sense = DIRECTIONS.get(base, ("", "", 0))[2]
+    if not diff.clear or sense == 0:
+        return ""
+    return "better" if (diff.mean > 0) == (sense > 0) else "worse"
+
+
+# ---------------------------------------------------------------------------------------------
+# Breach rate by hour of week
+
+
+class HourOfWeekBreaches(NamedTuple):
+    """Breach rates by hour of week of arrival (0 = Monday 00:00-01:00); NaN where none arrived."""
+
+    ack_rate: np.ndarray
+    resolve_rate: np.ndarray
+    counts: np.ndarray
+
+
+def hour_of_week(arrival: np.ndarray, start) -> np.ndarray:
+    """Hour of the week (0..167, Monday 00:00 = 0) of times in minutes since `start`."""
+    minute0 = start.weekday() * 1440 + start.hour * 60 + start.minute + start.second / 60
+    return (np.floor((minute0 + np.asarray(arrival, dtype=float)) / 60.0) % HOURS_OF_WEEK).astype(np.int64)
+
+
+def _hourly_rate(hours: np.ndarray, breached: np.ndarray, done: np.ndarray, due: np.ndarray):
+    decided = breached | (done <= due)
+    counts = np.bincount(hours[decided], minlength=HOURS_OF_WEEK)
+    hits = np.bincount(hours[decided & breached], minlength=HOURS_OF_WEEK)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts
+
+
+def breach_by_hour_of_week(mentions: MentionLog, scenario: Scenario) -> HourOfWeekBreaches:
+    """Expectation breach rates by hour of week of arrival, all replications pooled.
+
+    Same population as the summary's breach rates (mentions the team means to answer whose
+    deadline is decided), so the rates averaged with their counts give `ack_breach_rate`.
+    """
+    log = mentions.select(answerable(mentions, scenario))
+    hours = hour_of_week(log["arrival"], scenario.start)
+    ack, counts = _hourly_rate(hours, log["ack_breached"], log["ack_done"], log["ack_expected_by"])
+    res, _ = _hourly_rate(hours, log["resolve_breached"], log["resolve_done"], log["resolve_expected_by"])
+    return HourOfWeekBreaches(ack, res, counts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a comparison
+
+
+@dataclass(frozen=True, repr=False)
+class Comparison:
+    """Scenarios run on the same seeds; the first is the reference every other is paired with."""
+
+    labels: tuple[str, ...]
+    results: tuple[RunResult, ...]
+    seed: int
+    replications: int
+
+    def __repr__(self) -> str:
+        return (f"<caresim comparison {' vs '.join(self.labels)}: {self.replications} replications, "
+                f"seed {self.seed}>")
+
+    @cached_property
+    def per_replication(self) -> tuple[tuple[dict[str, float], ...], ...]:
+        """Every metric of every replication, per scenario."""
+        return tuple(tuple(replication_metrics(r.scenario, rep) for rep in r.replications) for r in self.results)
+
+    @cached_property
+    def metrics(self) -> tuple[str, ...]:
+        """Metric names: the reference's order, then any only other scenarios have."""
+        names: list[str] = []
+        for result in self.results:
+            names += [k for k in result.summary if k not in names]
+        return tuple(names)
+
+    @cached_property
+    def differences(self) -> tuple[dict[str, Difference], ...]:
+        """Per scenario (the reference's own entry is empty), metric -> paired difference."""
+        base = self.per_replication[0]
+        out: list[dict[str, Difference]] = [{}]
+        for reps in self.per_replication[1:]:
+            out.append({
+                name: difference([m.get(name, math.nan) for m in base], [m.get(name, math.nan) for m in reps])
+                for name in self.metrics
+            })
+        return tuple(out)
+
+    @cached_property
+    def same_arrivals(self) -> tuple[bool, ...]:
+        """Whether each scenario's arrivals, start, warm-up and horizon equal the reference's:
+        then the same customers arrive (cascades driven by the closed loop aside)."""
+        def key(s: Scenario) -> str:  # as text: the order of types and channels matters to the draws
+            return json.dumps([s.arrivals.model_dump(mode="json"), s.start.isoformat(), s.warmup, s.horizon])
+
+        ref = key(self.results[0].scenario)
+        return tuple(key(r.scenario) == ref for r in self.results)
+
+    @property
+    def reference(self) -> str:
+        return self.labels[0]
+
+    def stats(self, index: int, name: str) -> dict[str, float]:
+        nan = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+        return self.results[index].summary.get(name, nan)
+
+    def verdict(self, index: int, name: str) -> str:
+        """The difference of scenario `index` to the reference in words ('' for the reference)."""
+        if index == 0:
+            return ""
+        return verdict(self.labels[index], name, self.differences[index][name])
+
+    def hour_of_week(self, index: int) -> HourOfWeekBreaches:
+        result = self.results[index]
+        return breach_by_hour_of_week(result.mentions, result.scenario)
+
+    def table(self, metrics: Sequence[str] = CORE_METRICS) -> str:
+        """The printable table `caresim compare` shows (`metrics=self.metrics` for all)."""
+        return comparison_table(self, metrics)
+
+    def plot_cost_vs_breach(self):
+        """Cost against breach rates, one point per scenario with CI bars (a matplotlib Figure)."""
+        from .report.compare import cost_vs_breach_figure
+
+        return cost_vs_breach_figure(self)
+
+    def plot_breach_by_hour_of_week(self):
+        """Breach rates by hour of week, a line per scenario (a matplotlib Figure)."""
+        from .report.compare import hour_of_week_figure
+
+        return hour_of_week_figure(self)
+
+    def write(self, out_dir: str | Path | None = None, report: bool = True) -> Path:
+        """Write the comparison's files, as `caresim compare` does (default outputs/compare-…/)."""
+        return write_comparison(self, default_output(self.labels) if out_dir is None else out_dir, report)
+
+
+def unique_labels(names: Sequence[str]) -> list[str]:
+    """Names made unique by a `-2`, `-3`, … suffix on repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        label = name if seen[name] == 1 else f"{name}-{seen[name]}"
+        while label in out:
+            seen[name] += 1
+            label = f"{name}-{seen[name]}"
+        out.append(label)
+    return out
+
+
+def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed: int | None = None,
+            workers: int = 1, labels: Sequence[str] | None = None,
+            on_done: Callable[[str, Replication], None] | None = None) -> Comparison:
+    """Run every scenario with the same seed and replication count (default: the first
+    scenario's) and pair their replications; the first scenario is the reference."""
+    from .runner import RunawayArrivals, run
+
+    if len(scenarios) < 2:
+        raise ValueError("a comparison needs at least two scenarios")
+    first = scenarios[0]
+    n = first.replications if replications is None else replications
+    seed = first.seed if seed is None else seed
+    labels = unique_labels(list(labels) if labels is not None else [s.name for s in scenarios])
+    results = []
+    for label, scenario in zip(labels, scenarios):
+        done = (lambda rep, label=label: on_done(label, rep)) if on_done else None
+        try:
+            results.append(run(scenario, replications=n, seed=seed, workers=workers, on_done=done))
+        except RunawayArrivals as exc:
+            exc.label = label  # which scenario ran away
+            raise
+    return Comparison(tuple(labels), tuple(results), seed, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text outputs
+
+
+def _clean(x: float) -> float | None:
+    return None if not math.isfinite(x) else x + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def comparison_json(cmp: Comparison) -> str:
+    """comparison.json: per scenario every metric's mean and CI, and the paired difference to
+    the reference with its CI, the unpaired CI for contrast, and the verdict."""
+    scenarios = []
+    for i, (label, result) in enumerate(zip(cmp.labels, cmp.results)):
+        entry = {
+            "label": label,
+            "scenario": result.scenario.name,
+            "same_arrivals_as_reference": cmp.same_arrivals[i],
+            "metrics": {k: {s: _clean(v) for s, v in cmp.stats(i, k).items()} for k in cmp.metrics},
+        }
+        if i:
+            entry["difference"] = {
+                k: {"mean": _clean(d.mean), "ci_low": _clean(d.ci_low), "ci_high": _clean(d.ci_high),
+                    "unpaired_ci_low": _clean(d.unpaired_low), "unpaired_ci_high": _clean(d.unpaired_high),
+                    "verdict": cmp.verdict(i, k)}
+                for k, d in cmp.differences[i].items()
+            }
+        scenarios.append(entry)
+    doc = {"reference": cmp.reference, "seed": cmp.seed, "replications": cmp.replications,
+           "common_random_numbers": True, "scenarios": scenarios}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(x: float) -> str:
+    return "" if not math.isfinite(x) else repr(x + 0.0)
+
+
+CSV_HEADER = ("metric", "scenario", "mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high",
+              "unpaired_ci_low", "unpaired_ci_high", "verdict")
+
+
+def comparison_csv(cmp: Comparison) -> str:
+    """comparison.csv: one row per metric and scenario; difference columns empty for the reference."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for name in cmp.metrics:
+        for i, label in enumerate(cmp.labels):
+            s = cmp.stats(i, name)
+            row = [name, label, _cell(s["mean"]), _cell(s["ci_low"]), _cell(s["ci_high"])]
+            if i:
+                d = cmp.differences[i][name]
+                row += [_cell(d.mean), _cell(d.ci_low), _cell(d.ci_high), _cell(d.unpaired_low),
+                        _cell(d.unpaired_high), cmp.verdict(i, name)]
+            else:
+                row += [""] * 6
+            writer.writerow(row)
+    return buffer.getvalue()
+
+
+def comparison_table(cmp: Comparison, metrics: Sequence[str] = CORE_METRICS) -> str:
+    """The terminal table: per metric, each scenario's mean [95 % CI] and its verdict against the reference."""
+    rows = [("metric", "scenario", "mean [95 % CI]", f"vs {cmp.reference}")]
+    for name in metrics:
+        if name not in cmp.metrics:
+            continue
+        for i, label in enumerate(cmp.labels):
+            s = cmp.stats(i, name)
+            rows.append((metric_words(name) if i == 0 else "", label,
+                         format_estimate(name, s["mean"], s["ci_low"], s["ci_high"]), cmp.verdict(i, name)))
+    widths = [max(len(r[c]) for r in rows) for c in range(3)]
+    lines = ["  ".join(r[c].ljust(widths[c]) for c in range(3)) + "  " + r[3] for r in rows]
+    lines.insert(1, "-" * min(max(len(line) for line in lines), 120))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def default_output(labels: Sequence[str]) -> Path:
+    return Path("outputs") / ("compare-" + "-".join(labels))
+
+
+def write_comparison(cmp: Comparison, out_dir: str | Path, report: bool = True) -> Path:
+    """Write comparison.json, comparison.csv, each scenario's YAML, and (with `report`) the plots
+    and report.html into `out_dir`, atomically: a temporary folder renamed into place."""
+    from .output import scenario_yaml
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "comparison.json").write_text(comparison_json(cmp), encoding="utf-8")
+        (tmp / "comparison.csv").write_text(comparison_csv(cmp), encoding="utf-8")
+        (tmp / "scenarios").mkdir()
+        for label, result in zip(cmp.labels, cmp.results):
+            (tmp / "scenarios" / f"{label}.yaml").write_text(scenario_yaml(result), encoding="utf-8")
+        if report:
+            from .report.compare import write_comparison_report
+
+            write_comparison_report(cmp, tmp)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            out_dir.rename(old / out_dir.name)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
