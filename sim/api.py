@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .comparison import CORE_METRICS, Comparison, format_estimate, metric_words
+from .comparison import CORE_METRICS, Comparison
 from .comparison import compare as _compare
+from .differences import format_estimate, metric_words
 from .progress import Progress
 from .records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS
 from .runner import RunResult

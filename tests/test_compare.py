@@ -18,16 +18,14 @@ import sim
 from sim.cli import main
 from sim.comparison import (
     CORE_METRICS,
-    Difference,
     breach_by_hour_of_week,
     compare,
     comparison_csv,
-    format_estimate,
     hour_of_week,
     unique_labels,
-    verdict,
     write_comparison,
 )
+from sim.differences import Difference, format_estimate, verdict
 from sim.metrics import paired_difference, replication_metrics, unpaired_difference
 from sim.progress import Progress, format_seconds, render
 from sim.scenario import parse_scenario

@@ -194,6 +194,13 @@ def test_times_in_order(ack):
         assert not np.any(isset(b) & ~isset(a))
     ab = isset(log["abandoned_at"])
     assert np.all(log["abandoned_at"][ab] > log["arrival"][ab])
+    # the social team (first replies, resolutions other than complaints) works only on duty;
+    # under with_resolution the specialists give complaints their one reply
+    not_complaint = log["type"] != sc.types.index("complaint")
+    first = log["ack_start"][not_complaint] if ack == "with_resolution" else log["ack_start"]
+    social = np.concatenate([first, log["resolve_start"][not_complaint]])
+    social = social[isset(social)]
+    assert all(on_duty(RICH, "social", x) > 0 for x in social)
     if ack == "with_resolution":
         np.testing.assert_array_equal(log["ack_start"], log["resolve_start"])
         np.testing.assert_array_equal(log["ack_done"], log["resolve_done"])
@@ -301,20 +308,36 @@ SHIFTS = {
     "handling": {"acknowledge": {"dist": "fixed", "mean": "2.345m"},
                  "resolve": {"dist": "fixed", "mean": "6.789m"}},
 }
-START = datetime(2026, 1, 7, 6, 0)
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _days(text: str) -> set[int]:
+    if text == "daily":
+        return set(range(7))
+    if "-" in text:
+        a, b = (WEEKDAYS[x] for x in text.split("-"))
+        return set(range(a, b + 1))
+    return {WEEKDAYS[text]}
+
+
+def on_duty(data: dict, pool: str, t: float) -> int:
+    """Agents of `pool` on duty at scenario minute t, read off the calendar from the scenario
+    dict (independently of the engine): a block wrapping midnight belongs to its first day."""
+    now = datetime.fromisoformat(data["start"]) + timedelta(minutes=float(t))
+    minute = now.hour * 60 + now.minute + (now.second + now.microsecond / 1e6) / 60
+    for block in data["pools"][pool]["schedule"]:
+        lo, hi = (int(x[:2]) * 60 + int(x[3:]) for x in (block["from"], block["to"]))
+        days = _days(block["days"])
+        if lo < hi and now.weekday() in days and lo <= minute < hi:
+            return block["agents"]
+        if hi < lo and ((now.weekday() in days and minute >= lo)
+                        or ((now.weekday() - 1) % 7 in days and minute < hi)):
+            return block["agents"]
+    return 0
 
 
 def staffing_at(t: float) -> int:
-    """Agents on duty at scenario minute t, from the SHIFTS schedule read off the calendar."""
-    now = START + timedelta(minutes=float(t))
-    day, minute = now.weekday(), now.hour * 60 + now.minute + (now.second + now.microsecond / 1e6) / 60
-    if day < 5 and 480 <= minute < 720:
-        return 3
-    if day < 5 and 780 <= minute < 1050:
-        return 2
-    if (day == 5 and minute >= 1320) or (day == 6 and minute < 120):
-        return 1
-    return 0
+    return on_duty(SHIFTS, "team", t)
 
 
 @pytest.mark.parametrize("ack", ["realtime", "batched_every", "with_resolution"])
@@ -328,6 +351,29 @@ def test_work_only_starts_on_duty(ack):
     assert not off, f"{len(off)} pieces of work started with nobody on duty, first at {off[:3]}"
     # the Saturday night block (wrapping midnight) was worked
     assert any(staffing_at(s) == 1 for s in starts)
+
+
+def test_run_starting_inside_a_night_shift():
+    """Minute 0 is Sunday 23:00, inside a Sunday 22:00 - Monday 06:00 block that wraps the week:
+    two agents are on duty from the first minute, then the weekday block, then nobody."""
+    sc = parse_scenario({
+        "name": "night", "horizon": "2d", "start": "2026-01-11T23:00:00", "report_interval": "1h",
+        "arrivals": {"rate": "6/h"},
+        "pools": {"team": {"schedule": [
+            {"days": "sun", "from": "22:00", "to": "06:00", "agents": 2},
+            {"days": "mon-fri", "from": "09:00", "to": "17:00", "agents": 1},
+        ]}},
+    })
+    rep = one(sc, 3)
+    s = rep.series
+    # hour h of the run is 23:00 + h: Sunday night until Monday 06:00, then 09:00-17:00 both days
+    expected = [2] * 7 + [0] * 3 + [1] * 8 + [0] * 16 + [1] * 8 + [0] * 6
+    np.testing.assert_array_equal(s.values["agents_on_duty"], expected)
+    starts = np.concatenate([rep.mentions["ack_start"], rep.mentions["resolve_start"]])
+    starts = starts[isset(starts)]
+    hour = (starts // 60).astype(int)
+    assert np.all(np.asarray(expected)[hour] > 0)
+    assert np.any(hour == 0), "the agents on duty at minute 0 worked"
 
 
 @pytest.mark.parametrize("ack", ["realtime", "with_resolution"])

@@ -15,14 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
-from ..comparison import (
-    CORE_METRICS,
-    HOURS_OF_WEEK,
-    Comparison,
-    format_estimate,
-    judgement,
-    metric_words,
-)
+from ..comparison import CORE_METRICS, HOURS_OF_WEEK, Comparison
+from ..differences import format_estimate, judgement, metric_words
 from .plots import figure_png
 
 DPI = 110
