@@ -63,7 +63,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
     """Run SCENARIO files (or folders of them) and write their outputs."""
     from .output import write_outputs
     from .progress import Progress
-    from .runner import RunawayArrivals, default_workers, run as run_scenario
+    from .runner import ReplicationFailed, RunawayArrivals, default_workers, run as run_scenario
 
     loaded = load_all(scenarios)
     total = sum(replications or scenario.replications for _, scenario in loaded)
@@ -82,6 +82,9 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
         except RunawayArrivals as exc:
             bar.close()
             fail(f"{path}: arrivals.cascades: {exc}", code=1)
+        except ReplicationFailed as exc:
+            bar.close()
+            fail(f"{path}: {exc}", code=1)
         bar.set_label(f"{scenario.name}: writing outputs")
         write_outputs(result, out, report=not no_report)
         bar.clear()
@@ -113,7 +116,7 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
     """Compare SCENARIO files on common random numbers, paired with the first one."""
     from .comparison import CORE_METRICS, compare as compare_scenarios, default_output, unique_labels, write_comparison
     from .progress import Progress
-    from .runner import RunawayArrivals, default_workers
+    from .runner import ReplicationFailed, RunawayArrivals, default_workers
 
     loaded = load_all(scenarios)
     if len(loaded) < 2:
@@ -136,6 +139,9 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
             bar.close()
             path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")
             fail(f"{path}: arrivals.cascades: {exc}", code=1)
+        except ReplicationFailed as exc:
+            bar.close()
+            fail(f"compare: {exc}", code=1)
         bar.set_label("writing outputs")
         write_comparison(result, out, report=not no_report)
     if not quiet:

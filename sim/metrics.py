@@ -56,8 +56,11 @@ def business_clock(blocks, week_offset: float):
 
     def since_monday(m: np.ndarray) -> np.ndarray:
         weeks, rest = np.divmod(m, WEEK_MINUTES)
+        missing = np.isnan(rest)                 # a time that never came stays NaN
+        rest = np.where(missing, 0.0, rest)
         k = rest.astype(np.int64)
-        return weeks * per_week + cum[k] + (rest - k) * open_minute[np.minimum(k, WEEK_MINUTES - 1)]
+        out = weeks * per_week + cum[k] + (rest - k) * open_minute[np.minimum(k, WEEK_MINUTES - 1)]
+        return np.where(missing, np.nan, out)
 
     zero = since_monday(np.asarray(week_offset, dtype=float))
 

@@ -211,7 +211,7 @@ class Collector:
         for pool in model.pools:
             p = pool.index
             changes = staffing_changes(pool.spec, model.week_offset, self.end)
-            duty = np.array([scheduled_agent_minutes(changes, a, b) for a, b in zip(edges[:-1], edges[1:])])
+            duty = scheduled_agent_minutes(changes, edges)
             agent_hours[pool.name] = (duty.sum() + pool.overtime) / 60.0
             busy_hours[pool.name] = float(self.levels["busy_agents"][p].sum()) / 60.0
             rep.append(np.full(k, self.index, dtype=np.int64))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
 from simpy.events import Timeout
 
 from ..scenario.models import Pool
@@ -54,14 +55,14 @@ def staffing_changes(pool: Pool, week_offset: float, end: float) -> list[tuple[f
     return changes
 
 
-def scheduled_agent_minutes(changes: list[tuple[float, int]], a: float, b: float) -> float:
-    """Agent-minutes on duty by schedule in [a, b)."""
-    total = 0.0
-    for (t, n), (t_next, _) in zip(changes, changes[1:] + [(float("inf"), 0)]):
-        lo, hi = max(t, a), min(t_next, b)
-        if hi > lo:
-            total += n * (hi - lo)
-    return total
+def scheduled_agent_minutes(changes: list[tuple[float, int]], edges: np.ndarray) -> np.ndarray:
+    """Agent-minutes on duty by schedule in each interval [edges[k], edges[k+1])."""
+    t = np.array([c[0] for c in changes])
+    n = np.array([c[1] for c in changes], dtype=float)
+    cum = np.concatenate([[0.0], np.cumsum(n[:-1] * np.diff(t))])   # agent-minutes up to t[k]
+    j = np.maximum(np.searchsorted(t, edges, side="right") - 1, 0)
+    at_edges = cum[j] + n[j] * (edges - t[j])
+    return np.diff(at_edges)
 
 
 class PoolState:

@@ -390,6 +390,10 @@ class Scenario(Section):
                 raise _at(("routing", "resolve", typ), f"pool '{pool}' does not list the resolve stage")
             if _max_agents(pools[pool]) == 0:
                 raise _at(("routing", "resolve", typ), f"pool '{pool}' has zero agents, so {typ} mentions are never resolved")
+        if self.routing.move_channel is not None and self.policy.acknowledge == "with_resolution":
+            raise _at(("routing", "move_channel"),
+                      "a channel move follows a public acknowledgement; with policy.acknowledge: "
+                      "with_resolution there is none (drop move_channel or acknowledge realtime/batched)")
         for key in ("respond_to", "type_order"):
             for typ in getattr(self.policy, key) or []:
                 if typ not in types:

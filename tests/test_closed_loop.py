@@ -1,0 +1,221 @@
+"""The closed loop between care and cascades does what it says (issue 3).
+
+- with `breach_boost: 1` the simulated arrivals are the open-loop generator's, exactly;
+- a boost changes nothing when no complaint ever breaches;
+- with a boost, an understaffed team draws extra cascade mentions, on common random numbers:
+  the open-loop customers are the same, the loop only adds;
+- `breach_caused_share` is positive only with the loop; incidents bring their stated mean;
+- a runaway cascade stops the run with a message naming `arrivals.cascades`.
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from sim.arrivals.source import WINDOW, ArrivalSource, RunawayArrivals
+from sim.metrics import confidence_interval, paired_difference, replication_metrics
+from sim.records import ORIGINS
+from sim.runner import replication_seeds, run
+from sim.scenario import parse_scenario
+
+SEED = 9
+REPS = 6
+CASCADE = ORIGINS.index("cascade")
+# what the generator decides about a mention, before the team has done anything
+ARRIVAL_COLUMNS = ("id", "arrival", "type", "channel", "triaged_as", "followers", "origin", "parent_id",
+                   "ack_expected_by", "resolve_expected_by")
+
+
+def scenario_data(boost: float = 1.0, agents: int = 1, ack_median: str = "20m", **cascades) -> dict:
+    """Three days, ~30 base mentions an hour, cascades with reach; one pool of `agents`.
+
+    One agent is far too few (a first reply takes 2 minutes, ~35 answerable mentions an hour):
+    nearly every complaint breaches. Fifty agents and expectations of a day: none does.
+    """
+    return {
+        "name": "loop", "horizon": "3d", "warmup": 0, "replications": REPS, "seed": SEED,
+        "arrivals": {
+            "rate": "30/h",
+            "types": {"complaint": 0.5, "question": 0.3, "noise": 0.2},
+            "channels": {"twitter": 0.7, "facebook": 0.3},
+            "followers": {"median": 250, "sigma": 1.5},
+            "cascades": {"branching": 0.3, "reach_elasticity": 0.2, "max_branching": 0.8,
+                         "decay": "1h", "breach_boost": boost, **cascades},
+        },
+        "expectations": {
+            "acknowledge": {"default": {"median": ack_median, "sigma": 0.3}},
+            "resolve": {"default": {"median": "2d", "sigma": 0.3}},
+        },
+        "pools": {"team": {"agents": agents}},
+        "handling": {
+            "acknowledge": {"dist": "exponential", "mean": "2m"},
+            "resolve": {"default": {"dist": "exponential", "mean": "5m"}},
+        },
+        "policy": {"respond_to": ["complaint", "question"]},
+    }
+
+
+def scenario(*args, **kwargs):
+    return parse_scenario(scenario_data(*args, **kwargs))
+
+
+def arrivals(log) -> dict[str, np.ndarray]:
+    """The generator-decided columns of a log, in id order."""
+    order = np.argsort(log["id"], kind="stable")
+    return {k: log[k][order] for k in ARRIVAL_COLUMNS}
+
+
+def generated(sc, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """Every mention the open-loop generator hands out over the horizon, in id order."""
+    source = ArrivalSource(sc, seed)
+    parts, w0 = [], 0.0
+    while w0 < sc.end:
+        w1 = min(w0 + WINDOW, sc.end)
+        batch = source.window(w0, w1)
+        if batch:
+            parts.append(batch)
+        w0 = w1
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    # the generator draws expectations as durations; the records hold the deadlines
+    cat["ack_expected_by"] = cat["arrival"] + cat["ack_expect"]
+    cat["resolve_expected_by"] = cat["arrival"] + cat["resolve_expect"]
+    order = np.argsort(cat["id"], kind="stable")
+    return {k: cat[k][order] for k in ARRIVAL_COLUMNS}
+
+
+def assert_same_arrivals(a: dict[str, np.ndarray], b: dict[str, np.ndarray], columns=ARRIVAL_COLUMNS) -> None:
+    for k in columns:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """The four runs the tests compare, on the same seed (common random numbers)."""
+    return {
+        "open, understaffed": run(scenario(1.0, agents=1), seed=SEED),
+        "boost, understaffed": run(scenario(3.0, agents=1), seed=SEED),
+        "open, ample": run(scenario(1.0, agents=50, ack_median="1d"), seed=SEED),
+        "boost, ample": run(scenario(3.0, agents=50, ack_median="1d"), seed=SEED),
+    }
+
+
+def test_boost_one_gives_the_open_loop_generators_arrivals(runs):
+    result = runs["open, understaffed"]
+    seeds = replication_seeds(SEED, REPS)
+    assert result.replications[0].mentions["origin"].tolist().count(CASCADE) > 100  # cascades present
+    for rep, seed in zip(result.replications, seeds):
+        assert_same_arrivals(arrivals(rep.mentions), generated(result.scenario, seed))
+        assert "boosted_mentions" not in rep.extra  # boost 1: no loop is built
+
+
+def test_boost_changes_nothing_when_no_complaint_breaches(runs):
+    ample, boosted = runs["open, ample"], runs["boost, ample"]
+    for a, b in zip(ample.replications, boosted.replications):
+        complaints = b.mentions["type"] == b.mentions.types.index("complaint")
+        assert complaints.sum() > 1000 and not b.mentions["ack_breached"][complaints].any()
+        assert b.extra["boosted_mentions"] == 0
+        assert_same_arrivals(arrivals(a.mentions), arrivals(b.mentions))
+    # and the customers are the same whatever the staffing (common random numbers); only their
+    # expectations differ, the two scenarios set them differently
+    for a, b in zip(ample.replications, runs["open, understaffed"].replications):
+        assert_same_arrivals(arrivals(a.mentions), arrivals(b.mentions), ARRIVAL_COLUMNS[:-2])
+
+
+def test_boost_adds_cascade_mentions_when_understaffed(runs):
+    sc = runs["open, understaffed"].scenario
+    plain, boosted = runs["open, understaffed"].replications, runs["boost, understaffed"].replications
+    before, after = [], []
+    for a, b in zip(plain, boosted):
+        ma, mb = replication_metrics(sc, a), replication_metrics(runs["boost, understaffed"].scenario, b)
+        assert ma["ack_breach_rate"] > 0.5  # the team is far too small
+        before.append(ma["cascade_mentions"])
+        after.append(mb["cascade_mentions"])
+        # the open-loop customers are all still there, with their own attributes: only ids
+        # differ (the loop takes fresh ids as it goes), so compare by (arrival, followers)
+        key = lambda log: set(zip(log["arrival"].tolist(), log["followers"].tolist(), log["type"].tolist()))
+        assert key(a.mentions) <= key(b.mentions)
+        # the loop adds exactly what it says it created, every one of them a cascade mention
+        assert mb["cascade_mentions"] - ma["cascade_mentions"] == b.extra["boosted_mentions"]
+        assert mb["mentions"] - ma["mentions"] == b.extra["boosted_mentions"]
+    assert all(y > x for x, y in zip(before, after))
+    mean, low, high = paired_difference(before, after)
+    assert low > 0, (mean, low, high)
+
+
+def test_breach_caused_share_is_positive_only_with_the_loop(runs):
+    share = {label: r.summary.get("breach_caused_share") for label, r in runs.items()}
+    assert share["open, understaffed"] is None and share["open, ample"] is None
+    assert share["boost, ample"]["mean"] == 0.0
+    boosted = share["boost, understaffed"]
+    assert boosted["ci_low"] > 0.0 and boosted["mean"] < 1.0
+    reps = runs["boost, understaffed"].replications
+    for rep in reps:
+        m = replication_metrics(runs["boost, understaffed"].scenario, rep)
+        assert m["breach_caused_share"] == pytest.approx(rep.extra["boosted_mentions"] / len(rep.mentions))
+
+
+def test_incident_counts_have_the_stated_mean():
+    data = scenario_data(1.5, agents=2)
+    data["arrivals"]["rate"] = "5/h"
+    # far from the horizon (3d): the burst is over long before it ends (P(later) = e^-36)
+    data["arrivals"]["incidents"] = [{"at": "1d 06:00", "mentions": 150, "decay": "1h",
+                                      "types": {"complaint": 0.8, "question": 0.2}}]
+    sc = parse_scenario(data)
+    n = 30
+    result = run(sc, replications=n, seed=SEED)
+    start = 1440.0 + 360.0
+    counts, delays = [], []
+    for rep in result.replications:
+        log = rep.mentions
+        inc = log["origin"] == ORIGINS.index("incident")
+        counts.append(float(inc.sum()))
+        delays.append(log["arrival"][inc] - start)
+        assert (log["parent_id"][inc] == -1).all()
+        assert set(np.asarray(log.types)[log["type"][inc]]) <= {"complaint", "question"}
+    assert result.summary["incident_mentions"]["mean"] == pytest.approx(np.mean(counts))
+    mean, low, high = confidence_interval(counts)
+    # Poisson(150) per replication: 4 standard errors of the mean over 30 replications
+    assert abs(mean - 150) < 4 * math.sqrt(150 / n), (mean, low, high)
+    d = np.concatenate(delays)
+    assert d.min() >= 0
+    assert abs(d.mean() - 60.0) < 4 * 60.0 / math.sqrt(len(d))  # exponential decay, mean 1 h
+
+
+def test_near_critical_cascade_stops_the_run():
+    data = scenario_data()
+    data["arrivals"]["rate"] = "2/h"
+    data["arrivals"]["cascades"] = {"branching": 0.99, "max_branching": 0.995, "decay": "5m"}
+    with pytest.raises(RunawayArrivals, match="arrivals passed"):
+        run(parse_scenario(data), replications=1, seed=1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_runaway_loop_exits_with_a_clear_message(tmp_path, workers):
+    """Every complaint breaches (one agent, 30-minute replies, 1-minute expectations) and draws
+    20x its follow-ons: the loop explodes. The command says so, names the key, writes nothing."""
+    data = scenario_data(20.0, agents=1, ack_median="1m", branching=0.5, max_branching=0.9, decay="2h")
+    data["arrivals"]["types"] = {"complaint": 1.0}
+    data["policy"] = {"respond_to": ["complaint"]}
+    data["handling"]["acknowledge"] = {"dist": "exponential", "mean": "30m"}
+    data.update(replications=2, horizon="2d")
+    data["arrivals"]["rate"] = "10/h"  # a budget of 24,000 mentions: reached in a second or two
+    path = tmp_path / "runaway.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", str(path), "-o", str(out), "--workers", str(workers),
+         "--no-progress"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    message = done.stderr.strip()
+    assert message.startswith("error: ") and len(message.splitlines()) == 1
+    assert str(path) in message and "arrivals.cascades" in message and "breach_boost" in message
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runaway.yaml"]  # no half-written folder
