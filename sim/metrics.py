@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from .arrivals.base import week_offset
+from .breakdowns import largest_cascade_size
 from .records import ORIGINS, OUTCOMES, MentionLog, Replication
 from .scenario.models import Scenario
 
@@ -232,8 +233,10 @@ def replication_metrics(scenario: Scenario, rep: Replication) -> dict[str, float
     else from the statistics streamed during the run (quantiles within 0.6 %)."""
     if rep.mentions is not None:
         metrics = MentionStats(scenario, exact=True).add(rep.mentions).metrics()
+        if scenario.arrivals.cascades is not None:
+            metrics["largest_cascade"] = float(largest_cascade_size(rep.mentions).get(rep.index, 0))
     else:
-        metrics = dict(rep.mention_metrics)
+        metrics = dict(rep.mention_metrics)   # largest_cascade needs the records: not streamed
     agent_hours = sum(rep.agent_hours.values())
     metrics.update({
         "agent_hours": agent_hours,

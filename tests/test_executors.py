@@ -1,0 +1,118 @@
+"""Same scenario, same seed: the same bytes whatever the executor (issue 5).
+
+Each replication's seed is fixed before it is dispatched and results are put back in replication
+order, so one process, a pool of local processes and a Dask cluster must write identical
+`summary.json`, `timeseries.csv` and `mentions.csv`.
+"""
+from __future__ import annotations
+
+import pytest
+
+from sim.output import mentions_csv, summary_json, timeseries_csv
+from sim.runner import ReplicationFailed, execute, run
+from sim.scenario import parse_scenario
+
+SEED = 2024
+REPLICATIONS = 4
+
+
+def outputs(result) -> dict[str, str]:
+    return {
+        "summary.json": summary_json(result),
+        "timeseries.csv": timeseries_csv(result.series),
+        "mentions.csv": mentions_csv(result.mentions),
+    }
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    """Every random input in play: two stages, schedules, patience, triage, a channel move,
+    cascades with the closed loop and an incident; two days so that it runs in a second."""
+    return parse_scenario({
+        "name": "executors", "horizon": "2d", "warmup": "6h", "seed": 1, "replications": REPLICATIONS,
+        "start": "2026-01-05T00:00", "report_interval": "1h",
+        "arrivals": {
+            "rate": "20/h", "daily_profile": "retail",
+            "types": {"complaint": 0.4, "question": 0.3, "noise": 0.3},
+            "channels": {"twitter": 0.6, "facebook": 0.4},
+            "cascades": {"branching": 0.2, "reach_elasticity": 0.2, "max_branching": 0.8, "decay": "30m",
+                         "breach_boost": 2.0},
+            "incidents": [{"at": "1d 19:00", "mentions": 150, "decay": "1h"}],
+        },
+        "expectations": {"acknowledge": {"default": {"median": "1h", "sigma": 1.0}},
+                         "resolve": {"default": {"median": "1d", "sigma": 1.0}},
+                         "patience": {"default": {"mean": "4h"}}},
+        "pools": {
+            "social": {"schedule": [{"days": "daily", "from": "07:00", "to": "23:00", "agents": 2},
+                                    {"days": "daily", "from": "23:00", "to": "07:00", "agents": 1}]},
+            "specialists": {"agents": 1, "stages": ["resolve"]},
+        },
+        "handling": {"acknowledge": {"dist": "lognormal", "mean": "1.5m", "cv": 0.6},
+                     "resolve": {"complaint": {"dist": "lognormal", "mean": "8m", "cv": 1.0},
+                                 "default": {"dist": "exponential", "mean": "3m"}}},
+        "routing": {"resolve": {"complaint": "specialists"},
+                    "move_channel": {"share": 0.3, "delay": "30m", "follow_through": 0.8}},
+        "policy": {"respond_to": ["complaint", "question"], "triage_accuracy": 0.9},
+    })
+
+
+@pytest.fixture(scope="module")
+def one_process(scenario):
+    return outputs(run(scenario, seed=SEED, workers=1))
+
+
+def assert_same_bytes(got: dict[str, str], expected: dict[str, str]) -> None:
+    for name, text in expected.items():
+        assert got[name].encode() == text.encode(), f"{name} differs"
+
+
+def test_reference_run_is_not_trivial(one_process):
+    assert one_process["mentions.csv"].count("\n") > 2000
+    assert ",cascade," in one_process["mentions.csv"] and ",incident," in one_process["mentions.csv"]
+    assert '"breach_caused_share"' in one_process["summary.json"]
+
+
+def test_same_run_twice_gives_the_same_bytes(scenario, one_process):
+    assert_same_bytes(outputs(run(scenario, seed=SEED, workers=1)), one_process)
+
+
+def test_local_processes_give_the_same_bytes(scenario, one_process):
+    finished = []
+    result = run(scenario, seed=SEED, workers=2, on_done=lambda rep: finished.append(rep.index))
+    assert sorted(finished) == list(range(REPLICATIONS))  # progress: one call per replication
+    assert [rep.index for rep in result.replications] == list(range(REPLICATIONS))
+    assert_same_bytes(outputs(result), one_process)
+
+
+def test_dask_local_cluster_gives_the_same_bytes(scenario, one_process):
+    pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    finished = []
+    result = run(scenario, seed=SEED, workers=2, dask="local", on_done=lambda rep: finished.append(rep.index))
+    assert sorted(finished) == list(range(REPLICATIONS))
+    assert_same_bytes(outputs(result), one_process)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A running Dask cluster reached by its address, as `--dask tcp://host:8786` reaches one."""
+    distributed = pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+def test_dask_scheduler_address_gives_the_same_bytes(scenario, one_process, cluster):
+    assert_same_bytes(outputs(run(scenario, seed=SEED, dask=cluster)), one_process)
+
+
+# a task whose seed is not a SeedSequence raises inside the replication
+BROKEN = 3
+
+
+@pytest.mark.parametrize("executor", ["one process", "local processes", "dask"])
+def test_a_failing_replication_is_named(scenario, executor, request):
+    tasks = [(scenario, s, i, False) for i, s in enumerate(__import__("numpy").random.SeedSequence(1).spawn(3))]
+    tasks.append((scenario, None, BROKEN, False))
+    kwargs = {"one process": {"workers": 1}, "local processes": {"workers": 2},
+              "dask": {"dask": request.getfixturevalue("cluster") if executor == "dask" else None}}[executor]
+    with pytest.raises(ReplicationFailed, match=rf"replication {BROKEN} of 'executors' failed"):
+        execute(tasks, **kwargs)
