@@ -14,8 +14,6 @@ import csv
 import io
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -290,12 +288,9 @@ def default_output(labels: Sequence[str]) -> Path:
 def write_comparison(cmp: Comparison, out_dir: str | Path, report: bool = True) -> Path:
     """Write comparison.json, comparison.csv, each scenario's YAML, and (with `report`) the plots
     and report.html into `out_dir`, atomically: a temporary folder renamed into place."""
-    from .output import scenario_yaml
+    from .output import atomic_folder, scenario_yaml
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         (tmp / "comparison.json").write_text(comparison_json(cmp), encoding="utf-8")
         (tmp / "comparison.csv").write_text(comparison_csv(cmp), encoding="utf-8")
         (tmp / "scenarios").mkdir()
@@ -305,14 +300,4 @@ def write_comparison(cmp: Comparison, out_dir: str | Path, report: bool = True) 
             from .report.compare import write_comparison_report
 
             write_comparison_report(cmp, tmp)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            out_dir.rename(old / out_dir.name)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)

@@ -9,6 +9,7 @@ import json
 import math
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,12 @@ def _names(codes: np.ndarray, names) -> list[str]:
     return ["" if c < 0 else names[c] for c in codes.tolist()]
 
 
-def mentions_csv(log: MentionLog) -> str:
-    """The mentions table as CSV text, columns as in the output contract."""
+def _mention_rows(log: MentionLog, lo: int, hi: int) -> list[str]:
     cat = {"channel": log.channels, "type": log.types, "triaged_as": log.types, "pool": log.pools,
            "origin": ORIGINS, "outcome": OUTCOMES}
     cols = []
     for name in CSV_COLUMNS:
-        v = log[name]
+        v = log[name][lo:hi]
         if name in cat:
             cols.append(_names(v, cat[name]))
         elif v.dtype.kind == "f":
@@ -46,9 +46,24 @@ def mentions_csv(log: MentionLog) -> str:
             cols.append(["" if x < 0 else str(x) for x in v.tolist()])
         else:
             cols.append([str(x) for x in v.tolist()])
-    lines = [",".join(CSV_COLUMNS)]
-    lines += [",".join(row) for row in zip(*cols)]
+    return [",".join(row) for row in zip(*cols)]
+
+
+CSV_CHUNK = 50_000
+
+
+def mentions_csv(log: MentionLog) -> str:
+    """The mentions table as CSV text, columns as in the output contract."""
+    lines = [",".join(CSV_COLUMNS)] + _mention_rows(log, 0, len(log))
     return "\n".join(lines) + "\n"
+
+
+def write_mentions_csv(log: MentionLog, path: Path) -> None:
+    """The same bytes as `mentions_csv`, written in chunks so memory stays small."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(",".join(CSV_COLUMNS) + "\n")
+        for lo in range(0, len(log), CSV_CHUNK):
+            f.write("\n".join(_mention_rows(log, lo, lo + CSV_CHUNK)) + "\n")
 
 
 def timeseries_csv(series: TimeSeries) -> str:
@@ -81,21 +96,15 @@ def scenario_yaml(result: RunResult) -> str:
     return yaml.safe_dump(result.scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
 
 
-def write_outputs(result: RunResult, out_dir: Path, mentions: bool = True, report: bool = True) -> Path:
-    """Write every output file of a run into `out_dir`, atomically (temp folder, then rename)."""
+@contextmanager
+def atomic_folder(out_dir: Path):
+    """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir` in one rename,
+    on any failure it is removed, so no half-written output folder is ever left."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        (tmp / "summary.json").write_text(summary_json(result), encoding="utf-8")
-        if mentions and result.mentions is not None:
-            (tmp / "mentions.csv").write_text(mentions_csv(result.mentions), encoding="utf-8")
-        (tmp / "timeseries.csv").write_text(timeseries_csv(result.series), encoding="utf-8")
-        (tmp / "scenario.yaml").write_text(scenario_yaml(result), encoding="utf-8")
-        if report:
-            from .report import write_report
-
-            write_report(result, tmp)
+        yield tmp
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / out_dir.name)
@@ -106,4 +115,18 @@ def write_outputs(result: RunResult, out_dir: Path, mentions: bool = True, repor
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out_dir
+
+
+def write_outputs(result: RunResult, out_dir: Path, mentions: bool = True, report: bool = True) -> Path:
+    """Write every output file of a run into `out_dir`, atomically (temp folder, then rename)."""
+    with atomic_folder(out_dir) as tmp:
+        (tmp / "summary.json").write_text(summary_json(result), encoding="utf-8")
+        if mentions and result.mentions is not None:
+            write_mentions_csv(result.mentions, tmp / "mentions.csv")
+        (tmp / "timeseries.csv").write_text(timeseries_csv(result.series), encoding="utf-8")
+        (tmp / "scenario.yaml").write_text(scenario_yaml(result), encoding="utf-8")
+        if report:
+            from .report import write_report
+
+            write_report(result, tmp)
+    return Path(out_dir)
