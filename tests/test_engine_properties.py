@@ -232,6 +232,29 @@ def test_abandonment_at_arrival_plus_exponential_patience():
     assert np.mean(log["outcome"][late] == OUT["resolved"]) > 0.9
 
 
+def test_nobody_served_after_their_patience_ran_out():
+    """Overloaded M/M/10+M: each customer either gives up after exactly their patience or is
+    served (or still waiting) before it ran out, so their wait censors the patience. The
+    censored-data estimate of the mean patience (total time at risk / abandonments) must match
+    the scenario's; serving people who had already left would inflate it."""
+    sc = parse_scenario({
+        "name": "impatient", "horizon": "1d", "warmup": "1h",
+        "arrivals": {"rate": "12/m"},
+        "pools": {"team": {"agents": 10}},
+        "handling": {"resolve": {"dist": "exponential", "mean": "1m"}},
+        "expectations": {"patience": {"default": {"mean": "5m"}}},
+        "policy": {"acknowledge": "with_resolution"},
+    })
+    log = run(sc, replications=2, seed=7).mentions
+    left = isset(log["abandoned_at"])
+    at_risk = np.fmin(np.fmin(log["ack_start"], log["abandoned_at"]), sc.end) - log["arrival"]
+    n = int(left.sum())
+    assert n > 3000
+    estimate = at_risk.sum() / n
+    # the estimate's standard error is mean / sqrt(abandonments); allow four
+    assert estimate == pytest.approx(5.0, abs=4 * 5.0 / math.sqrt(n))
+
+
 # --------------------------------------------------------------------------- Little's law
 
 LITTLE = {

@@ -127,18 +127,21 @@ class CareModel:
 
     def run_window(self, ids: list[int], times: list[float], until: float) -> None:
         """Let the mentions `ids` arrive at `times` (sorted), and run the clock to `until`."""
+        self._ids, self._times, self._k = ids, times, 0
         if ids:
-            self._walk(ids, times, 0)
+            self._walk(None)
         self.env.run(until=until)
 
-    def _walk(self, ids: list[int], times: list[float], k: int) -> None:
-        """Walk a window's arrivals with one timeout each."""
+    def _walk(self, _event) -> None:
+        """Walk the window's arrivals with one timeout each (state in attributes: no closures)."""
+        ids, times, k = self._ids, self._times, self._k
         now, n = self.env.now, len(ids)
         while k < n and times[k] <= now:
             self.arrive(ids[k])
             k += 1
+        self._k = k
         if k < n:
-            Timeout(self.env, times[k] - now).callbacks.append(lambda _e: self._walk(ids, times, k))
+            Timeout(self.env, times[k] - now).callbacks.append(self._walk)
 
     def schedule_arrival(self, i: int) -> None:
         """A mention created during the run arrives at its own time."""

@@ -104,19 +104,22 @@ class PoolState:
 class Agent:
     """One conversation slot of agent `k` (an agent with concurrency c has c slots)."""
 
-    __slots__ = ("pool", "k", "model", "job", "stage", "off")
+    __slots__ = ("pool", "k", "model", "job", "stage", "off", "env", "take", "on_done", "slowdown")
 
     def __init__(self, pool: PoolState, k: int, model: "CareModel"):
         self.pool, self.k, self.model = pool, k, model
         self.job, self.stage, self.off = -1, 0, True
+        # bound once: these run for every conversation
+        self.env, self.take, self.on_done = model.env, model.take, self.done
+        self.slowdown = pool.slowdown
 
     def start(self) -> None:
-        job = self.model.take(self.pool)
+        job = self.take(self.pool)
         if job is None:
             self.pool.idle.append(self)
             return
         self.job, self.stage, work = job
-        Timeout(self.model.env, work * self.pool.slowdown).callbacks.append(self.done)
+        Timeout(self.env, work * self.slowdown).callbacks.append(self.on_done)
 
     def done(self, _event) -> None:
         model, pool = self.model, self.pool

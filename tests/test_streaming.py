@@ -1,0 +1,251 @@
+"""Streaming statistics (`--no-mentions`) agree with the full records (issue 5).
+
+Without per-mention records, counts, shares and rates are kept as running sums and must be
+exactly those of the records; quantiles come from a fixed log-spaced histogram
+(`LogHistogram`), whose stated accuracy is relative: the value it reports lies within
+`RELATIVE_ACCURACY` of an order statistic next to the exact quantile's rank.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.metrics import FOLLOWER_TIERS, LogHistogram, answerable, follower_tier, replication_metrics
+from sim.output import summary_json, timeseries_csv
+from sim.runner import run
+from sim.scenario import parse_scenario
+
+SEED = 77
+# needs the cascade trees, i.e. the records: a streamed run does not report it
+RECORDS_ONLY = {"largest_cascade"}
+ACC = LogHistogram.RELATIVE_ACCURACY
+QUANTILE = re.compile(r"^(ack_time|resolve_time|ack_expectation)_p(50|90)(?:_(tier|channel|type)_(.+))?$")
+DATA = {
+    "name": "streaming", "horizon": "4d", "warmup": "12h", "seed": 1, "replications": 3,
+    "start": "2026-01-05T00:00", "report_interval": "30m",
+    "arrivals": {
+        "rate": "30/h", "daily_profile": "retail",
+        "types": {"complaint": 0.35, "question": 0.3, "praise": 0.1, "noise": 0.25},
+        "channels": {"twitter": 0.6, "facebook": 0.3, "instagram": 0.1},
+        "followers": {"median": 400, "sigma": 2.0},
+        "cascades": {"branching": 0.2, "reach_elasticity": 0.2, "max_branching": 0.8, "decay": "30m",
+                     "breach_boost": 2.0},
+    },
+    "expectations": {"acknowledge": {"twitter": {"median": "1h", "sigma": 1.0},
+                                     "default": {"median": "3h", "sigma": 1.0}},
+                     "resolve": {"default": {"median": "1d", "sigma": 1.0}},
+                     "patience": {"default": {"mean": "6h"}}},
+    "sla": {"acknowledge": {"within": "1h", "target": 0.9}, "resolve": {"within": "1d", "target": 0.8}},
+    "pools": {"social": {"schedule": [{"days": "daily", "from": "07:00", "to": "23:00", "agents": 3},
+                                      {"days": "daily", "from": "23:00", "to": "07:00", "agents": 1}]},
+              "specialists": {"schedule": [{"days": "mon-fri", "from": "08:00", "to": "20:00", "agents": 2}],
+                              "stages": ["resolve"]}},
+    "handling": {"acknowledge": {"dist": "lognormal", "mean": "1.5m", "cv": 0.6},
+                 "resolve": {"complaint": {"dist": "lognormal", "mean": "10m", "cv": 1.0},
+                             "default": {"dist": "exponential", "mean": "3m"}}},
+    "routing": {"resolve": {"complaint": "specialists"},
+                "move_channel": {"share": 0.3, "delay": "30m", "follow_through": 0.8}},
+    "policy": {"respond_to": ["complaint", "question", "praise"], "triage_accuracy": 0.95},
+}
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return parse_scenario(DATA)
+
+
+@pytest.fixture(scope="module")
+def kept(scenario):
+    return run(scenario, seed=SEED, keep_mentions=True)
+
+
+@pytest.fixture(scope="module")
+def streamed(scenario):
+    return run(scenario, seed=SEED, keep_mentions=False)
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def sample(name: str, log, scenario) -> tuple[np.ndarray, float]:
+    """The values a quantile metric is read from, sorted, and its probability."""
+    stage, q, group, label = QUANTILE.match(name).groups()
+    a = log.select(answerable(log, scenario))
+    column = {"ack_time": "ack_done", "resolve_time": "resolve_done", "ack_expectation": "ack_expected_by"}[stage]
+    values = a[column] - a["arrival"]
+    if group == "tier":
+        values = values[follower_tier(a["followers"]) == FOLLOWER_TIERS.index(label)]
+    elif group == "channel":
+        values = values[a["channel"] == list(log.channels).index(label)]
+    elif group == "type":
+        values = values[a["type"] == list(log.types).index(label)]
+    return np.sort(values[~np.isnan(values)]), int(q) / 100
+
+
+def test_streamed_run_keeps_no_records(kept, streamed):
+    assert streamed.mentions is None
+    assert all(rep.mentions is None for rep in streamed.replications)
+    assert len(kept.mentions) > 6000
+
+
+def test_time_series_are_identical(kept, streamed):
+    assert timeseries_csv(streamed.series) == timeseries_csv(kept.series)
+
+
+def test_counts_shares_rates_and_costs_are_exact(scenario, kept, streamed):
+    compared = 0
+    for rep_kept, rep_streamed in zip(kept.replications, streamed.replications):
+        exact = replication_metrics(scenario, rep_kept)
+        approx = replication_metrics(scenario, rep_streamed)
+        # the same metrics, in the same order
+        assert list(approx) == [name for name in exact if name not in RECORDS_ONLY]
+        for name, value in exact.items():
+            if not QUANTILE.match(name) and name not in RECORDS_ONLY:
+                assert same(approx[name], value), name
+                compared += 1
+    for name in ("mentions", "cascade_mentions", "acknowledged_share", "resolved_share", "abandoned_share",
+                 "ack_sla_attainment", "resolve_breach_rate", "cost", "utilization", "max_queue_length",
+                 "breach_caused_share"):
+        assert name in exact
+        assert same(streamed.summary[name]["mean"], kept.summary[name]["mean"]), name
+        assert same(streamed.summary[name]["ci_low"], kept.summary[name]["ci_low"]), name
+    assert compared > 3 * 40
+
+
+def brackets(scenario, kept) -> dict[str, list[tuple[float, float]]]:
+    """Per quantile metric, per replication: the order statistics beside the exact rank."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for rep in kept.replications:
+        for name in replication_metrics(scenario, rep):
+            if QUANTILE.match(name):
+                x, q = sample(name, rep.mentions, scenario)
+                pos = (len(x) - 1) * q
+                out.setdefault(name, []).append((x[math.floor(pos)], x[math.ceil(pos)]) if len(x) else (math.nan,) * 2)
+    return out
+
+
+def test_quantiles_within_the_sketchs_accuracy(scenario, kept, streamed):
+    checked = 0
+    for rep_kept, rep_streamed in zip(kept.replications, streamed.replications):
+        exact = replication_metrics(scenario, rep_kept)
+        approx = replication_metrics(scenario, rep_streamed)
+        for name in exact:
+            if not QUANTILE.match(name):
+                continue
+            x, q = sample(name, rep_kept.mentions, scenario)
+            if len(x) == 0:
+                assert math.isnan(exact[name]) and math.isnan(approx[name]), name
+                continue
+            # the kept run reports np.quantile of this very sample (linear interpolation) ...
+            assert exact[name] == pytest.approx(float(np.quantile(x, q)), rel=1e-12), name
+            # ... the streamed run the centre of the histogram bin of an order statistic beside it
+            pos = (len(x) - 1) * q
+            low, high = x[math.floor(pos)], x[math.ceil(pos)]
+            assert low / (1 + ACC) * (1 - 1e-12) <= approx[name] <= high * (1 + ACC) * (1 + 1e-12), \
+                (name, low, high, approx[name])
+            checked += 1
+    assert checked > 3 * 15
+
+
+def test_quantile_summaries_within_the_accuracy(scenario, kept, streamed):
+    """Each replication's value lies in its widened bracket, so the mean over replications lies
+    in the mean of the brackets."""
+    for name, pairs in brackets(scenario, kept).items():
+        pairs = [p for p in pairs if not math.isnan(p[0])]
+        if not pairs:
+            continue
+        low = np.mean([p[0] for p in pairs]) / (1 + ACC)
+        high = np.mean([p[1] for p in pairs]) * (1 + ACC)
+        assert low * (1 - 1e-12) <= streamed.summary[name]["mean"] <= high * (1 + 1e-12), name
+
+
+def test_summaries_name_the_same_metrics(kept, streamed):
+    assert list(streamed.summary) == [name for name in kept.summary if name not in RECORDS_ONLY]
+    assert summary_json(streamed).count('"mean"') == len(streamed.summary)
+
+
+# ---------------------------------------------------------------- the sketch on its own
+
+def order_statistic_bracket(x: np.ndarray, q: float) -> tuple[float, float]:
+    x = np.sort(x)
+    pos = (len(x) - 1) * q
+    return x[math.floor(pos)], x[math.ceil(pos)]
+
+
+@pytest.mark.parametrize("q", [0.01, 0.1, 0.5, 0.9, 0.99, 0.999])
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 100_000])
+def test_histogram_quantile_within_stated_accuracy(q, n):
+    rng = np.random.default_rng(n)
+    x = np.exp(rng.normal(2.0, 2.5, n))  # minutes, from well under a second to days
+    hist = LogHistogram()
+    hist.add(x)
+    low, high = order_statistic_bracket(x, q)
+    got = hist.quantile(q)
+    assert low / (1 + ACC) <= got <= high * (1 + ACC), (low, high, got)
+
+
+def test_stated_accuracy_is_half_a_bin():
+    assert ACC == pytest.approx(10 ** (0.5 / LogHistogram.PER_DECADE) - 1)
+    assert ACC < 0.006
+
+
+def test_histogram_on_known_values():
+    hist = LogHistogram()
+    hist.add(np.array([1.0, 2.0, 3.0, 4.0, 100.0]))
+    for q, value in ((0.2, 1.0), (0.5, 3.0), (0.8, 4.0), (1.0, 100.0)):
+        # a bin [a, a * 10**(1/200)) is read at its geometric centre: within ACC either way
+        assert value / (1 + ACC) * (1 - 1e-12) <= hist.quantile(q) <= value * (1 + ACC) * (1 + 1e-12)
+    assert math.isnan(LogHistogram().quantile(0.5))
+
+
+def test_histogram_ignores_nan_and_reads_tiny_values_as_zero():
+    hist = LogHistogram()
+    hist.add(np.array([np.nan, 0.0, 0.0, np.nan, 5.0]))
+    assert hist.counts.sum() == 3
+    assert hist.quantile(0.5) == 0.0  # below 1e-4 minutes (6 ms) a time reads as 0
+    assert 5.0 / (1 + ACC) <= hist.quantile(1.0) <= 5.0 * (1 + ACC)
+
+
+def test_histograms_merge_by_adding_counts():
+    rng = np.random.default_rng(3)
+    parts = [rng.lognormal(1.0, 1.5, size) for size in (10, 5_000, 20_000)]
+    whole, merged = LogHistogram(), LogHistogram()
+    whole.add(np.concatenate(parts))
+    for part in parts:
+        h = LogHistogram()
+        h.add(part)
+        merged.counts += h.counts
+    np.testing.assert_array_equal(merged.counts, whole.counts)
+    for q in (0.1, 0.5, 0.9, 0.99):
+        assert merged.quantile(q) == whole.quantile(q)
+    # adding batch by batch into one histogram is the same merge
+    streamed = LogHistogram()
+    for part in parts:
+        streamed.add(part)
+    np.testing.assert_array_equal(streamed.counts, whole.counts)
+
+
+# ---------------------------------------------------------------- the command
+
+def test_cli_no_mentions_writes_no_mentions_csv(tmp_path):
+    import yaml
+
+    data = {**DATA, "horizon": "2d", "replications": 2}
+    path = tmp_path / "streaming.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    runner = CliRunner()
+    for flag, out in (("--no-mentions", tmp_path / "streamed"), (None, tmp_path / "kept")):
+        args = ["run", str(path), "-o", str(out), "--workers", "1", "--no-report", "--quiet"]
+        result = runner.invoke(main, args + ([flag] if flag else []))
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "streamed" / "summary.json").is_file()
+    assert (tmp_path / "streamed" / "timeseries.csv").is_file()
+    assert not (tmp_path / "streamed" / "mentions.csv").exists()
+    assert (tmp_path / "kept" / "mentions.csv").is_file()
+    assert (tmp_path / "streamed" / "timeseries.csv").read_bytes() == (tmp_path / "kept" / "timeseries.csv").read_bytes()
