@@ -17,7 +17,7 @@ import numpy as np
 
 from .arrivals.base import week_offset
 from .breakdowns import answerable
-from .records import MentionLog
+from .records import OUTCOMES, MentionLog
 
 HOURS_OF_WEEK = 168
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -28,10 +28,10 @@ MIN_HOUR_MENTIONS = 30
 MIN_HOUR_SHARE = 0.25
 # Strata of the expectation-gap sample, in display order, and their share of the sample.
 GAP_STRATA = (
-    ("fast_reply_resolved_in_time", "Replied and resolved in time", 0.25),
+    ("in_time", "Replied and resolved in time", 0.25),
     ("fast_reply_slow_resolution", "Fast first reply, resolution later than expected", 0.35),
     ("slow_reply", "First reply later than expected", 0.25),
-    ("never_answered", "Never answered: gave up, ignored or still waiting", 0.15),
+    ("lost", "Lost: gave up, ignored, or moved channel and never came back", 0.15),
 )
 
 
@@ -99,18 +99,21 @@ def hour_of_week_name(hour: int, plural: bool = True) -> str:
 
 def gap_stratum(mentions: MentionLog) -> np.ndarray:
     """Index into GAP_STRATA of each mention, or -1 when a verdict is still open at the horizon
-    (not served and its deadline not passed) and so the mention tells no clear story."""
+    (not served and its deadline not passed) and so the mention tells no clear story.
+
+    A customer who moved channel and never came back is `lost` whatever their first reply.
+    """
     ack_done = np.asarray(mentions["ack_done"], dtype=float)
     res_done = np.asarray(mentions["resolve_done"], dtype=float)
     ack_late = np.asarray(mentions["ack_breached"], dtype=bool)
     res_late = np.asarray(mentions["resolve_breached"], dtype=bool)
     acked, resolved = np.isfinite(ack_done), np.isfinite(res_done)
+    kept = acked & (np.asarray(mentions["outcome"]) != OUTCOMES.index("dropped"))
     decided = (acked | ack_late) & (resolved | res_late)
-    out = np.full(len(mentions), -1, dtype=np.int64)
-    out[acked & ~ack_late & resolved & ~res_late] = 0
-    out[acked & ~ack_late & res_late] = 1
-    out[acked & ack_late] = 2
-    out[~acked] = 3
+    out = np.full(len(mentions), 3, dtype=np.int64)
+    out[kept & ~ack_late & resolved & ~res_late] = 0
+    out[kept & ~ack_late & res_late] = 1
+    out[kept & ack_late] = 2
     out[~decided] = -1
     return out
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -103,6 +104,9 @@ def atomic_folder(out_dir: Path):
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)   # mkdtemp makes it private; the result is an ordinary folder
     try:
         yield tmp
         if out_dir.exists():

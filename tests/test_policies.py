@@ -330,7 +330,7 @@ def test_routing_to_pools_and_channels():
     sc = build(ROUTING)
     log = run(sc, replications=2, seed=12).mentions
     tw, fb = log["channel"] == sc.channels.index("twitter"), log["channel"] == sc.channels.index("facebook")
-    complaint = log["type"] == sc.types.index("complaint")
+    complaint = log["triaged_as"] == sc.types.index("complaint")   # routed as triaged
     pools = list(sc.pools)
     acked, started = isset(log["ack_start"]), isset(log["resolve_start"])
     # first replies: each channel by the pool that lists it, at that pool's hours

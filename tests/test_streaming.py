@@ -115,7 +115,7 @@ def test_counts_shares_rates_and_costs_are_exact(scenario, kept, streamed):
         assert name in exact
         assert same(streamed.summary[name]["mean"], kept.summary[name]["mean"]), name
         assert same(streamed.summary[name]["ci_low"], kept.summary[name]["ci_low"]), name
-    assert compared > 3 * 40
+    assert compared >= 3 * 35
 
 
 def brackets(scenario, kept) -> dict[str, list[tuple[float, float]]]:
@@ -150,7 +150,7 @@ def test_quantiles_within_the_sketchs_accuracy(scenario, kept, streamed):
             assert low / (1 + ACC) * (1 - 1e-12) <= approx[name] <= high * (1 + ACC) * (1 + 1e-12), \
                 (name, low, high, approx[name])
             checked += 1
-    assert checked > 3 * 15
+    assert checked >= 3 * 15
 
 
 def test_quantile_summaries_within_the_accuracy(scenario, kept, streamed):

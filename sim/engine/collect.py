@@ -101,7 +101,7 @@ class Collector:
         abandoned = responded & np.isnan(c["ack_start"]) & (c["gives_up"] <= w1)
         c["abandoned_at"] = np.where(abandoned, c["gives_up"], NAN)
         ack_pool = self.ack_pool_of[c["channel"]]
-        res_pool = self.res_pool_of[c["channel"], c["type"]]
+        res_pool = self.res_pool_of[c["channel"], c["triaged_as"]]   # routed as triaged
         first_pool = np.where(ack_pool >= 0, ack_pool, res_pool)
         self._window_statistics(c, responded, first_pool, res_pool, w0, w1)
         settled = ~responded | ~np.isnan(c["resolve_done"]) | c["dropped"] | abandoned

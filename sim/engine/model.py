@@ -202,7 +202,7 @@ class CareModel:
 
     def ready_to_resolve(self, i: int) -> None:
         st = self.m[i]
-        pool = self.pools[self.res_pool_of[st[CHANNEL]][st[TYPE]]]
+        pool = self.pools[self.res_pool_of[st[CHANNEL]][st[TRIAGED]]]
         st[RES_READY] = self.env.now
         pool.res_q.push(i)
         if pool.idle:
@@ -211,4 +211,4 @@ class CareModel:
     def first_reply_pool(self, i: int) -> PoolState:
         st = self.m[i]
         k = self.ack_pool_of[st[CHANNEL]]
-        return self.pools[k if k >= 0 else self.res_pool_of[st[CHANNEL]][st[TYPE]]]
+        return self.pools[k if k >= 0 else self.res_pool_of[st[CHANNEL]][st[TRIAGED]]]

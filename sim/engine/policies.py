@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ACK, RESOLVE, BOTH = 0, 1, 2
 # positions in the engine's per-mention lists (sim.engine.model); repeated here to avoid a cycle
-TYPE, FOLLOWERS, ACK_DUE, RES_DUE = 1, 4, 5, 6
+TRIAGED, FOLLOWERS, ACK_DUE, RES_DUE = 3, 4, 5, 6
 
 
 class AckPolicy:
@@ -123,4 +123,4 @@ def make_queue_factory(scenario: Scenario, model: "CareModel"):
     order = list(scenario.policy.type_order or [])
     types = scenario.types
     rank = [order.index(t) if t in order else len(order) + k for k, t in enumerate(types)]
-    return lambda stage: KeyedQueue(lambda i: rank[model.m[i][TYPE]])
+    return lambda stage: KeyedQueue(lambda i: rank[model.m[i][TRIAGED]])   # as triaged: what agents see

@@ -84,6 +84,7 @@ class PoolState:
     def set_on_duty(self, n: int, now: float) -> None:
         old, self.on_duty = self.on_duty, n
         if n < old:
+            self._idle_leave_first(old, n)
             for k in range(n, old):
                 self.left_at[k] = now
             for agent in self.idle:
@@ -95,6 +96,19 @@ class PoolState:
                 if old <= agent.k < n and agent.off:
                     agent.off = False
                     agent.start()
+
+    def _idle_leave_first(self, old: int, n: int) -> None:
+        """Relabel agents 0..old-1 so that those in a conversation stay on duty and idle ones
+        leave: nobody works overtime while a colleague of the same pool sits idle."""
+        busy = [0] * old
+        for agent in self.agents:
+            if agent.k < old and agent.job >= 0:
+                busy[agent.k] += 1
+        order = sorted(range(old), key=lambda k: (busy[k] == 0, k))
+        label = {k: new for new, k in enumerate(order)}
+        for agent in self.agents:
+            if agent.k < old:
+                agent.k = label[agent.k]
 
     def wake(self) -> None:
         if self.idle:
