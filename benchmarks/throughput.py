@@ -1,16 +1,25 @@
 """How many mentions per second caresim simulates, against reference M/M/c models run in this process.
 
-Prints two tables: the reference models' customers per second (idiomatic SimPy, Ciw, a bare heapq
-event loop), then each caresim case with its mentions per second, its ratio to idiomatic SimPy and
-to Ciw on the same queue, and the fraction of the heapq ceiling it reaches. Every figure is the
-median over a few runs (seeds 1, 2, ...), all cases interleaved round by round so that a change in
+Prints four tables:
+
+1. the reference models' customers per second (idiomatic SimPy, Ciw, a bare heapq event loop);
+2. each caresim case in process (`sim.runner.run`, one replication): mentions per second, ratio
+   to idiomatic SimPy and to Ciw on the same queue, fraction of the heapq ceiling;
+3. arrival generation alone (`ArrivalSource(scenario, seed).window(...)` over the horizon, no
+   engine): microseconds per mention, and its share of the whole replication;
+4. the whole `caresim run` process on a long M/M/c horizon, `--no-report`, with and without
+   `--no-mentions`, with the same ratios;
+
+then the goals of docs/performance.md, each marked met or not. Every figure is the median over a
+few runs (seeds 1, 2, ...), all in-process cases interleaved round by round so that a change in
 machine load hits them alike. Run from anywhere: `python benchmarks/throughput.py [--repeats N]`.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.metadata
+import json
+import os
 import platform
 import shutil
 import statistics
@@ -21,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,11 +39,24 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import baselines  # noqa: E402  (benchmarks/ is on the path above)
 
 HORIZON_DAYS = 3  # 3 simulated days at 9/min: about 39,000 mentions a run
+LONG_DAYS = 30  # the whole-process runs: about 390,000 mentions, start-up amortised
+BASELINE_DAYS = 56  # baseline.yaml over 8 weeks (~40,000 mentions), warm-up folded into the horizon
 PATIENCE = "10m"
 PATIENCE_MINUTES = 10.0  # the same, for the reference models
 BUDGET_SECONDS = 120.0  # fewer rounds (never below 3) when one round of every case is slow
+PROCESS_RUNS = 3  # whole-process runs per variant (median)
 # mmc.yaml's queue, used when the scenario package cannot be read: 9/min, mean work 1 min, 10 agents.
 MMC_FALLBACK = (9.0, 1.0, 10)
+# Goals from the issue on speed and scale (ratios; "process" = whole `caresim run` process).
+GOALS = (
+    ("mmc.yaml, whole process: x idiomatic SimPy", "process mmc", "idiomatic SimPy", False, 3.0),
+    ("mmc.yaml, whole process --no-mentions: x idiomatic SimPy", "process mmc --no-mentions", "idiomatic SimPy", False, 3.0),
+    ("mmc.yaml, whole process: x Ciw", "process mmc", "Ciw", False, 6.0),
+    ("mmc.yaml, whole process --no-mentions: x Ciw", "process mmc --no-mentions", "Ciw", False, 6.0),
+    ("mmc.yaml + patience, whole process: x SimPy reneging", "process patience", "idiomatic SimPy", True, 4.0),
+    ("mmc.yaml + patience, in process: x SimPy reneging", "mmc.yaml + patience", "idiomatic SimPy", True, 4.0),
+    ("baseline, in process: x idiomatic SimPy M/M/c", "baseline", "idiomatic SimPy", False, 1.5),
+)
 
 REFERENCES = {
     "idiomatic SimPy": baselines.run_idiomatic_simpy,
@@ -49,13 +72,40 @@ def mmc_file() -> Path:
     return shared if shared.exists() else ROOT / "scenarios" / "mmc.yaml"
 
 
-def mmc_data(patience: bool) -> dict:
-    """mmc.yaml as a dict over HORIZON_DAYS, for the whole-process case and the patience variant."""
+def mmc_data(patience: bool, days: int = HORIZON_DAYS) -> dict:
+    """mmc.yaml as a dict over `days`, without warm-up (every simulated mention is counted)."""
     data = yaml.safe_load(mmc_file().read_text(encoding="utf-8"))
-    data["horizon"], data["warmup"] = f"{HORIZON_DAYS}d", 0
+    data["horizon"], data["warmup"] = f"{days}d", 0
     if patience:
         data.setdefault("expectations", {}).setdefault("patience", {})["default"] = {"mean": PATIENCE}
     return data
+
+
+def cascade_heavy_data(days: int = HORIZON_DAYS) -> dict:
+    """The M/M/c team (10 agents, 1 min of work, one reply that resolves) under cascade-heavy arrivals.
+
+    A base stream of 3.5/min; every mention draws 0.5 follow-ons at median reach, more with reach
+    (elasticity 0.3, capped at 0.85), within half an hour on average; a complaint left waiting past
+    its author's expectation (median 5 min) draws twice as many from then on (the closed loop).
+    About 11,000 mentions a day, 55 % of them cascade follow-ons, ~5 % caused by breaches; the team
+    is ~78 % busy.
+    """
+    return {
+        "name": "cascade_heavy", "horizon": f"{days}d", "warmup": 0, "replications": 1, "seed": 1,
+        "arrivals": {
+            "rate": "3.5/m",
+            "types": {"complaint": 0.5, "question": 0.3, "noise": 0.2},
+            "channels": {"twitter": 1.0},
+            "followers": {"median": 250, "sigma": 1.8},
+            "cascades": {"branching": 0.5, "reach_elasticity": 0.3, "max_branching": 0.85, "decay": "30m",
+                         "breach_boost": 2.0},
+        },
+        "expectations": {"acknowledge": {"default": {"median": "5m", "sigma": 1.0}},
+                         "resolve": {"default": {"median": "1d", "sigma": 1.0}}},
+        "pools": {"team": {"agents": 10}},
+        "handling": {"resolve": {"default": {"dist": "exponential", "mean": "1m"}}},
+        "policy": {"acknowledge": "with_resolution"},
+    }
 
 
 def mmc_queue(scenario) -> tuple[float, float, int]:
@@ -70,6 +120,7 @@ def reference_measure(run, queue: tuple[float, float, int], horizon: float, pati
 
 
 def caresim_measure(scenario, run) -> Measure:
+    """One replication through `sim.runner.run`: generation, engine, records and summary."""
     def measure(seed: int) -> tuple[int, float]:
         start = time.perf_counter()
         result = run(scenario, replications=1, seed=seed)
@@ -77,6 +128,45 @@ def caresim_measure(scenario, run) -> Measure:
         return len(result.replications[0].mentions), seconds
 
     return measure
+
+
+def generation_measure(scenario) -> Measure:
+    """Arrival generation alone: every window of one replication's `ArrivalSource`, no engine.
+
+    The source is seeded as replication 0 of `run(seed=...)` is. Without the engine no complaint
+    breaches, so the closed loop's extra follow-ons (drawn during the run) are not in this figure.
+    """
+    from sim.arrivals.source import WINDOW, ArrivalSource
+    from sim.runner import replication_seeds
+
+    def measure(seed: int) -> tuple[int, float]:
+        start = time.perf_counter()
+        source = ArrivalSource(scenario, replication_seeds(seed, 1)[0])
+        count, w0 = 0, 0.0
+        while w0 < scenario.end:
+            w1 = min(w0 + WINDOW, scenario.end)
+            count += len(source.window(w0, w1).get("arrival", ()))
+            w0 = w1
+        return count, time.perf_counter() - start
+
+    return measure
+
+
+def offspring_rate(seed: int = 1, roots: int = 200_000) -> float:
+    """Follow-ons per second of the vectorised cascade construction alone (the cascade-heavy mix)."""
+    from sim.arrivals.cascades import branching_factors, cascade_offspring
+    from sim.scenario.models import Cascades
+
+    cfg = Cascades(branching=0.5, reach_elasticity=0.3, max_branching=0.85, decay=30.0)
+    rng = np.random.default_rng(seed)
+    followers = np.rint(250 * np.exp(1.8 * rng.standard_normal(roots)))
+    times = np.sort(rng.uniform(0, 100_000.0, roots))
+    rates = []
+    for _ in range(5):
+        start = time.perf_counter()
+        off = cascade_offspring(times, branching_factors(followers, cfg, 250), cfg, 250, 1.8, np.inf, rng, 10**9)
+        rates.append(len(off) / (time.perf_counter() - start))
+    return statistics.median(rates)
 
 
 def interleaved(measures: dict[str, Measure], repeats: int, budget: float) -> dict[str, Runs]:
@@ -111,25 +201,36 @@ def median_rate(runs: list[tuple[int, float]]) -> tuple[float, int]:
     return median, count
 
 
-def whole_process(data: dict) -> tuple[int, float]:
-    """Time `caresim run FILE -o DIR --replications 1` end to end; mentions counted in mentions.csv."""
+def caresim_command() -> list[str]:
     exe = Path(sys.executable).parent / "caresim"
-    command = str(exe) if exe.exists() else shutil.which("caresim")
-    if command is None:
-        raise FileNotFoundError("no `caresim` command installed")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("caresim")
+    return [found] if found else [sys.executable, "-m", "sim.cli"]
+
+
+def whole_process(data: dict, seed: int, no_mentions: bool) -> tuple[int, float]:
+    """Time `caresim run FILE -o DIR --replications 1 --no-report [--no-mentions]` end to end.
+
+    Mentions are read from summary.json (one replication, no warm-up: every simulated mention).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        path, out = Path(tmp) / "mmc.yaml", Path(tmp) / "out"
+        path, out = Path(tmp) / f"{data['name']}.yaml", Path(tmp) / "out"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        args = [*caresim_command(), "run", str(path), "-o", str(out), "--replications", "1", "--workers", "1",
+                "--seed", str(seed), "--no-report", "--quiet"]
+        if no_mentions:
+            args.append("--no-mentions")
         start = time.perf_counter()
-        done = subprocess.run([command, "run", str(path), "-o", str(out), "--replications", "1", "--seed", "1"],
-                              capture_output=True, text=True)
+        done = subprocess.run(args, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip().splitlines() or [""]
             raise RuntimeError(f"exit status {done.returncode}: {said[-1][:300]}")
-        with open(out / "mentions.csv", newline="", encoding="utf-8") as handle:
-            mentions = sum(1 for _ in csv.reader(handle)) - 1
-    return mentions, seconds
+        if (out / "mentions.csv").exists() == no_mentions:
+            raise RuntimeError("mentions.csv written with --no-mentions, or missing without it")
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return int(summary["metrics"]["mentions"]["mean"]), seconds
 
 
 def fmt_rate(value: float | None) -> str:
@@ -152,57 +253,68 @@ def versions() -> str:
     return f"Python {platform.python_version()}, " + ", ".join(found)
 
 
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}"
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure, median reported (default 5)")
-    repeats = max(1, parser.parse_args().repeats)
+    parser.add_argument("--long-days", type=int, default=LONG_DAYS,
+                        help=f"horizon of the whole-process runs in days (default {LONG_DAYS})")
+    args = parser.parse_args()
+    repeats = max(1, args.repeats)
     horizon = HORIZON_DAYS * 1440.0
     notes: list[str] = []
     failed = False
+    started = time.perf_counter()
 
     try:
         from sim.scenario import load_scenario, parse_scenario
-    except ImportError as exc:
-        load_scenario = parse_scenario = None
-        notes.append(f"caresim scenarios unavailable ({exc}); M/M/c taken as 9/min, 1 min, 10 agents")
-    try:
         from sim.runner import run
     except ImportError as exc:
-        run = None
-        notes.append(f"caresim runner unavailable ({exc}); only the reference models are measured")
+        print(f"caresim is not importable ({exc}): install it first (make bench)")
+        return 1
 
     # caresim cases: label -> (scenario, compared with the reneging references?)
     cases: dict[str, tuple[object, bool]] = {}
-    queue = MMC_FALLBACK
-    if parse_scenario is not None:
-        # warm-up mentions are not reported, so the benchmark runs without one; the horizon is
-        # changed on the frozen model by a copy, as caresim makes variants
-        update = {"horizon": horizon, "warmup": 0.0}
-        for label, with_patience in (("mmc.yaml", False), (f"mmc.yaml + patience {PATIENCE}", True)):
-            cases[label] = (parse_scenario(mmc_data(with_patience), mmc_file()).model_copy(update=update), with_patience)
-        queue = mmc_queue(cases["mmc.yaml"][0])
-        baseline = ROOT / "scenarios" / "baseline.yaml"
-        if run is None:
-            cases.clear()
-        elif not baseline.exists():
-            notes.append("scenarios/baseline.yaml absent: case skipped")
-        else:
-            try:
-                scenario = load_scenario(baseline)
-                cases["baseline.yaml"] = (scenario, bool(scenario.expectations.patience))
-                notes.append("baseline.yaml is not an M/M/c: its ratios are to the M/M/c references "
-                             "(with reneging if it has patience), a scale rather than a like-for-like comparison")
-                if scenario.warmup > 0:
-                    notes.append(f"baseline.yaml counts reported mentions only: its {scenario.warmup / 1440:g} d "
-                                 "warm-up is simulated but its mentions are not in the log")
-            except Exception as exc:  # noqa: BLE001
-                notes.append(f"baseline.yaml skipped: {exc}")
+    for label, with_patience in (("mmc.yaml", False), ("mmc.yaml + patience", True)):
+        cases[label] = (parse_scenario(mmc_data(with_patience), mmc_file()), with_patience)
+    queue = mmc_queue(cases["mmc.yaml"][0])
+    baseline = ROOT / "scenarios" / "baseline.yaml"
+    if baseline.exists():
+        scenario = load_scenario(baseline)
+        # warm-up mentions are simulated but not reported: fold the warm-up into the horizon so
+        # that every simulated mention is counted; the frozen model is copied, never changed
+        scenario = scenario.model_copy(update={"horizon": BASELINE_DAYS * 1440.0, "warmup": 0.0})
+        cases["baseline"] = (scenario, False)
+        notes.append(f"baseline: scenarios/baseline.yaml over {BASELINE_DAYS} d without warm-up; not an M/M/c, so "
+                     "its ratios are to the M/M/c references, a scale rather than a like-for-like comparison")
+    else:
+        notes.append("scenarios/baseline.yaml absent: case skipped")
+    cases["cascade-heavy"] = (parse_scenario(cascade_heavy_data()), False)
+    notes.append("cascade-heavy: the M/M/c team under cascades and the closed loop (see cascade_heavy_data); "
+                 "ratios to the plain M/M/c references")
 
     rate, mean, servers = queue
     print(f"caresim throughput: {versions()}")
+    print(f"machine: {machine()}; {load()} at start")
     print(f"M/M/c reference: lambda = {rate:g}/min, mean work {mean:g} min, {servers} agents, "
-          f"horizon {HORIZON_DAYS} d (about {rate * horizon:,.0f} customers a run), "
-          f"patience {PATIENCE} where stated")
+          f"horizon {HORIZON_DAYS} d (about {rate * horizon:,.0f} customers a run), patience {PATIENCE} where stated")
 
     measures: dict[str, Measure] = {}
     for name, reference in REFERENCES.items():
@@ -211,6 +323,7 @@ def main() -> int:
             measures[f"{name}|{with_patience}"] = reference_measure(reference, queue, horizon, patience_mean)
     for label, (scenario, _) in cases.items():
         measures[label] = caresim_measure(scenario, run)
+        measures[f"generation|{label}"] = generation_measure(scenario)
     runs = interleaved(measures, repeats, BUDGET_SECONDS)
     rounds = max(len(r) for r in runs.values() if not isinstance(r, Exception))
     print(f"median of {rounds} runs per figure\n")
@@ -231,41 +344,79 @@ def main() -> int:
     for name in REFERENCES:
         print(f"{name:<34}{fmt_rate(base[name, False]):>14}{fmt_rate(base[name, True]):>18}")
 
-    print(f"\n{'caresim case':<34}{'mentions':>10}{'mentions/s':>12}{'x SimPy':>9}{'x Ciw':>8}{'of ceiling':>12}")
+    achieved: dict[str, float] = {}  # case -> mentions/s, for the goals
 
     def row(label: str, count: int, value: float, with_patience: bool) -> None:
         print(f"{label:<34}{count:>10,}{value:>12,.0f}{ratio(value, base['idiomatic SimPy', with_patience]):>9}"
               f"{ratio(value, base['Ciw', with_patience]):>8}"
               f"{ratio(value, base['heapq loop (ceiling)', with_patience], percent=True):>12}")
 
-    if run is None or parse_scenario is None:
-        print("(caresim not measured, see notes)")
-    else:
-        for label, (_, with_patience) in cases.items():
-            got = runs[label]
-            if isinstance(got, Exception):
-                failed = True
-                print(f"{label:<34}failed: {type(got).__name__}: {got}")
-            else:
-                value, count = median_rate(got)
-                row(label, count, value, with_patience)
-        label = "caresim run, whole process (mmc)"
+    print(f"\n{'caresim in process (run)':<34}{'mentions':>10}{'mentions/s':>12}{'x SimPy':>9}{'x Ciw':>8}{'of ceiling':>12}")
+    for label, (_, with_patience) in cases.items():
+        got = runs[label]
+        if isinstance(got, Exception):
+            failed = True
+            print(f"{label:<34}failed: {type(got).__name__}: {got}")
+        else:
+            value, count = median_rate(got)
+            achieved[label] = value
+            row(label, count, value, with_patience)
+
+    print(f"\n{'arrival generation alone':<34}{'mentions':>10}{'mentions/s':>12}{'us/mention':>12}{'of run':>8}")
+    for label in cases:
+        got = runs[f"generation|{label}"]
+        if isinstance(got, Exception):
+            failed = True
+            print(f"{label:<34}failed: {type(got).__name__}: {got}")
+            continue
+        value, count = median_rate(got)
+        share = f"{100 * achieved[label] / value:.0f} %" if label in achieved else "-"
+        print(f"{label:<34}{count:>10,}{value:>12,.0f}{1e6 / value:>12.2f}{share:>8}")
+    try:
+        print(f"cascade construction alone (cascade_offspring, cascade-heavy mix): {offspring_rate():,.0f} follow-ons/s")
+    except Exception as exc:  # noqa: BLE001
+        print(f"cascade construction alone: failed: {type(exc).__name__}: {exc}")
+
+    print(f"\n{f'whole caresim run, {args.long_days} d, no report':<34}{'mentions':>10}{'mentions/s':>12}"
+          f"{'x SimPy':>9}{'x Ciw':>8}{'of ceiling':>12}{'seconds':>9}")
+    variants = (("process mmc", "mmc.yaml", False, False), ("process mmc", "mmc.yaml --no-mentions", False, True),
+                ("process patience", "mmc.yaml + patience", True, False),
+                ("process patience", "mmc.yaml + patience --no-mentions", True, True))
+    for key, label, with_patience, no_mentions in variants:
         try:
-            count, seconds = whole_process(mmc_data(False))
-            row(label, count, count / seconds, False)
-            notes.append(f"whole process: {seconds:.2f} s, one run (not a median), including start-up, imports, "
-                         "output files, plots and report")
-        except FileNotFoundError as exc:
-            notes.append(f"whole-process case skipped: {exc}")
+            got = [whole_process(mmc_data(with_patience, args.long_days), seed, no_mentions)
+                   for seed in range(1, min(PROCESS_RUNS, repeats) + 1)]
         except Exception as exc:  # noqa: BLE001
             failed = True
             print(f"{label:<34}failed: {type(exc).__name__}: {exc}")
+            continue
+        value, count = median_rate(got)
+        achieved[f"{key}{' --no-mentions' if no_mentions else ''}"] = value
+        print(f"{label:<34}{count:>10,}{value:>12,.0f}{ratio(value, base['idiomatic SimPy', with_patience]):>9}"
+              f"{ratio(value, base['Ciw', with_patience]):>8}"
+              f"{ratio(value, base['heapq loop (ceiling)', with_patience], percent=True):>12}"
+              f"{statistics.median(s for _, s in got):>9.2f}")
+    notes.append(f"whole process: median of {min(PROCESS_RUNS, repeats)} runs, start-up, imports, summary.json, "
+                 "timeseries.csv and (without --no-mentions) mentions.csv included; ratios to the 3 d in-process "
+                 "reference figures")
+
+    print("\ngoals")
+    for text, key, reference, with_patience, target in GOALS:
+        value, ref = achieved.get(key), base.get((reference, with_patience))
+        if value is None or ref is None:
+            print(f"  {text:<58} not measured")
+            continue
+        verdict = "met" if value / ref >= target else "NOT met"
+        print(f"  {text:<58} {value / ref:5.2f} (goal >= {target:g}): {verdict}")
 
     print("\nx SimPy, x Ciw: caresim's mentions/s over the reference's customers/s on the same queue "
           "(above 1: caresim is faster);")
-    print("of ceiling: caresim's mentions/s as a share of the bare heapq event loop's customers/s.")
+    print("of ceiling: caresim's mentions/s as a share of the bare heapq event loop's customers/s;")
+    print("of run: the in-process replication's mentions/s over generation's, i.e. the share of a replication's "
+          "time spent generating arrivals.")
     for note in notes:
         print(f"note: {note}")
+    print(f"{load()} at the end; {time.perf_counter() - started:.0f} s in all")
     return 1 if failed else 0
 
 

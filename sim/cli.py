@@ -156,6 +156,57 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--mention", type=int, metavar="ID", help="Tell the story of this mention id (see mentions.csv).")
+@click.option("--replication", type=click.IntRange(min=0), help="Replication to look in (default: any; for --mention, the first that has it).")
+@click.option("--worst", is_flag=True, help="The customer let down the most: largest gap from their resolution deadline to the resolution or the end of the run (the default).")
+@click.option("--random", "random_", is_flag=True, help="A random customer among those the team means to answer.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --random.")
+def story(run_dir, mention, replication, worst, random_, seed):
+    """Tell one customer's experience in words, from RUN_DIR (the output folder of `caresim run`)."""
+    import textwrap
+
+    from .rundir import RunFolderError, read_info, read_mentions
+    from .story import StoryError, gap_note, pick, tell
+
+    if sum((mention is not None, worst, random_)) > 1:
+        fail("story: give at most one of --mention, --worst and --random")
+    try:
+        info = read_info(Path(run_dir))
+        log = read_mentions(Path(run_dir), info)
+        row = pick(log, info, mention, replication, "random" if random_ else "worst", seed)
+    except (RunFolderError, StoryError) as exc:
+        fail(f"story: {run_dir}: {exc}")
+    told = tell(log, row, info)
+    click.echo(told.heading)
+    if mention is None and not random_:
+        click.echo(f"(the customer let down the most: {gap_note(log, row, info)})")
+    click.echo()
+    click.echo(textwrap.fill(told.text(), width=92))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="GIF (or MP4, with ffmpeg) to write (default RUN_DIR/queue.gif).")
+@click.option("--replication", type=click.IntRange(min=0), default=0, show_default=True, help="Replication to show.")
+@click.option("--fps", type=click.IntRange(min=1, max=60), default=12, show_default=True, help="Frames per second.")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), help="Show only the first H hours after the warm-up.")
+def animate(run_dir, output, replication, fps, hours):
+    """Animate the queues and staffing of RUN_DIR (the output folder of `caresim run`)."""
+    from .report.animate import AnimationError, animate_queue
+    from .rundir import RunFolderError, read_info, read_series
+
+    out = Path(output) if output else Path(run_dir) / "queue.gif"
+    try:
+        info = read_info(Path(run_dir))
+        series = read_series(Path(run_dir))
+        frames = animate_queue(series, info, out, replication=replication, fps=fps, hours=hours)
+    except (RunFolderError, AnimationError) as exc:
+        fail(f"animate: {run_dir}: {exc}")
+    click.echo(f"wrote {out} ({frames} frames)")
+
+
+@main.command()
 @click.argument("scenarios", nargs=-1, required=True)
 def validate(scenarios):
     """Check SCENARIO files without running them."""

@@ -136,7 +136,7 @@ def test_boost_adds_cascade_mentions_when_understaffed(runs):
         before.append(ma["cascade_mentions"])
         after.append(mb["cascade_mentions"])
         # the open-loop customers are all still there, with their own attributes: only ids
-        # differ (the loop takes fresh ids as it goes), so compare by (arrival, followers)
+        # differ (the loop takes fresh ids as it goes), so compare by (arrival, followers, type)
         key = lambda log: set(zip(log["arrival"].tolist(), log["followers"].tolist(), log["type"].tolist()))
         assert key(a.mentions) <= key(b.mentions)
         # the loop adds exactly what it says it created, every one of them a cascade mention
@@ -162,7 +162,7 @@ def test_breach_caused_share_is_positive_only_with_the_loop(runs):
 def test_incident_counts_have_the_stated_mean():
     data = scenario_data(1.5, agents=2)
     data["arrivals"]["rate"] = "5/h"
-    # far from the horizon (3d): the burst is over long before it ends (P(later) = e^-36)
+    # 42 decay times before the horizon (3d): the burst is over long before it ends
     data["arrivals"]["incidents"] = [{"at": "1d 06:00", "mentions": 150, "decay": "1h",
                                       "types": {"complaint": 0.8, "question": 0.2}}]
     sc = parse_scenario(data)
@@ -186,26 +186,39 @@ def test_incident_counts_have_the_stated_mean():
     assert abs(d.mean() - 60.0) < 4 * 60.0 / math.sqrt(len(d))  # exponential decay, mean 1 h
 
 
-def test_near_critical_cascade_stops_the_run():
+def near_critical_data() -> dict:
+    """Open-loop cascades of mean size 100 (branching 0.99) against a budget of 50x the base
+    stream: the generator itself passes the bound in its first window."""
     data = scenario_data()
     data["arrivals"]["rate"] = "2/h"
     data["arrivals"]["cascades"] = {"branching": 0.99, "max_branching": 0.995, "decay": "5m"}
-    with pytest.raises(RunawayArrivals, match="arrivals passed"):
-        run(parse_scenario(data), replications=1, seed=1)
+    return data
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_runaway_loop_exits_with_a_clear_message(tmp_path, workers):
+def runaway_loop_data() -> dict:
     """Every complaint breaches (one agent, 30-minute replies, 1-minute expectations) and draws
-    20x its follow-ons: the loop explodes. The command says so, names the key, writes nothing."""
+    20x its follow-ons from then on: the closed loop explodes while the engine runs."""
     data = scenario_data(20.0, agents=1, ack_median="1m", branching=0.5, max_branching=0.9, decay="2h")
     data["arrivals"]["types"] = {"complaint": 1.0}
+    data["arrivals"]["rate"] = "10/h"  # a budget of 24,000 mentions over 2 days: reached in a second or two
     data["policy"] = {"respond_to": ["complaint"]}
     data["handling"]["acknowledge"] = {"dist": "exponential", "mean": "30m"}
     data.update(replications=2, horizon="2d")
-    data["arrivals"]["rate"] = "10/h"  # a budget of 24,000 mentions: reached in a second or two
+    return data
+
+
+@pytest.mark.parametrize("data", [near_critical_data, runaway_loop_data])
+def test_runaway_arrivals_stop_the_run(data):
+    with pytest.raises(RunawayArrivals, match="arrivals passed"):
+        run(parse_scenario(data()), replications=1, seed=1)
+
+
+@pytest.mark.parametrize(("data", "workers"), [(near_critical_data, 2), (runaway_loop_data, 1), (runaway_loop_data, 2)])
+def test_runaway_exits_with_a_clear_message(tmp_path, data, workers):
+    """The command says why, names the key, exits with status 1 and writes nothing, whether the
+    replication ran in the command's process or in a worker process."""
     path = tmp_path / "runaway.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data()), encoding="utf-8")
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "sim.cli", "run", str(path), "-o", str(out), "--workers", str(workers),
@@ -216,6 +229,6 @@ def test_runaway_loop_exits_with_a_clear_message(tmp_path, workers):
     assert "Traceback" not in done.stderr + done.stdout
     message = done.stderr.strip()
     assert message.startswith("error: ") and len(message.splitlines()) == 1
-    assert str(path) in message and "arrivals.cascades" in message and "breach_boost" in message
+    assert str(path) in message and "arrivals.cascades" in message and "branching" in message
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runaway.yaml"]  # no half-written folder

@@ -96,7 +96,7 @@ def test_dask_local_cluster_gives_the_same_bytes(scenario, one_process):
 def cluster():
     """A running Dask cluster reached by its address, as `--dask tcp://host:8786` reaches one."""
     distributed = pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         yield c.scheduler_address
 
 

@@ -21,7 +21,8 @@ METRICS = (
     "resolve_sla_attainment", "ack_breach_rate", "resolve_breach_rate", "cascade_mentions",
     "agent_hours", "cost", "utilization", "max_queue_length",
 )
-PNGS = ("queues.png", "ack_vs_expectation.png", "breach_by_hour.png", "arrivals.png", "breach_by_tier.png")
+PNGS = ("queues.png", "ack_vs_expectation.png", "breach_by_hour.png", "arrivals.png", "breach_by_tier.png",
+        "expectation_gap.png", "ack_vs_resolution.png")
 FAIRNESS_METRICS = (
     "ack_breach_rate_type_noise", "ack_breach_rate_tier_ge100k", "ack_breach_rate_channel_twitter",
     "ack_breach_rate_tier_lt1k", "resolve_breach_rate_tier_lt1k", "ack_time_p50_tier_lt1k",
@@ -252,7 +253,8 @@ def test_report_without_mention_records(result, tmp_path):
     report.write_report(streamed, tmp_path)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["arrivals.png", "queues.png"]
-    assert page.count("Mention records were not kept") == 2   # cascades and fairness
+    # the summary's hardest hour, the trainer's views, cascades and fairness
+    assert page.count("Mention records were not kept") == 4
 
 
 def test_cascade_table_by_hand():

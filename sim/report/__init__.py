@@ -20,15 +20,20 @@ from .plots import (
     format_duration,
     queues_figure,
 )
+from .summary_text import executive_summary
 from .tables import calendar_time, fairness_tables, largest_cascades_table
+from .trainer import ack_vs_resolution_figure, expectation_gap_figure
 
 __all__ = [
     "RunResultLike",
     "ack_vs_expectation_figure",
+    "ack_vs_resolution_figure",
     "arrivals_figure",
     "breach_by_hour_figure",
     "breach_by_tier_figure",
     "calendar_time",
+    "executive_summary",
+    "expectation_gap_figure",
     "fairness_parts",
     "fairness_tables",
     "figure_png",

@@ -1,5 +1,6 @@
-"""The self-contained `report.html`: summary table, plots as data URIs, the largest cascades,
-fairness tables, the scenario echoed.
+"""The self-contained `report.html`: executive summary, summary table, plots as data URIs (the
+trainer's expectation-gap views among them), the largest cascades, fairness tables, the scenario
+echoed.
 
 No external requests, no scripts, no timestamps: the same run result gives the same bytes.
 """
@@ -25,7 +26,9 @@ from .plots import (
     format_duration,
     queues_figure,
 )
+from .summary_text import executive_summary
 from .tables import fairness_tables, largest_cascade_note, largest_cascades_table
+from .trainer import ack_vs_resolution_figure, expectation_gap_figure
 
 
 class RunResultLike(Protocol):
@@ -52,6 +55,18 @@ PLOTS = (
      "Blue: share of mentions acknowledged within a given time. Grey: share of customers whose "
      "own deadline is at most that time. Where grey lies above blue, customers expected faster "
      "replies than they got. The vertical line is the company's SLA."),
+    ("expectation_gap.png", "The expectation gap, customer by customer",
+     "Up to thirty customers of the first replication, chosen across outcomes. Each row starts at the "
+     "customer's mention: the thin line is the wait for a first reply, the band the wait for a "
+     "resolution, green where the customer's own deadline (tick: reply, diamond: resolution) was "
+     "met, red where it passed. A reply within minutes still leaves a customer let down when the "
+     "resolution comes after their deadline."),
+    ("ack_vs_resolution.png", "Fast first replies, slow resolutions",
+     "Time to acknowledge (blue) and time to resolve (orange) for the mentions expecting a reply, "
+     "all replications pooled, on one log time axis. Left: how many mentions took how long. "
+     "Right: the share done within a time, solid, against the share of customers expecting it "
+     "within that time, dashed. Mentions never acknowledged or resolved within the run count in "
+     "the population, so the solid curves stop short of 100 %."),
     ("breach_by_hour.png", "Expectation breaches by hour of day",
      "Share of mentions (expecting a reply) whose author's acknowledgement or resolution deadline "
      "passed, by hour of day of arrival; below, the number of mentions per replication in each hour."),
@@ -69,6 +84,7 @@ PLOTS = (
 SECTIONS = (
     ("Queues and staffing", ("queues.png",), None),
     ("Acknowledgement time against customer expectation", ("ack_vs_expectation.png",), None),
+    ("The expectation gap, customer by customer", ("expectation_gap.png", "ack_vs_resolution.png"), "story"),
     ("Expectation breaches by hour of day", ("breach_by_hour.png",), None),
     ("Arrivals and viral cascades", ("arrivals.png",), "cascades"),
     ("Fairness", ("breach_by_tier.png",), "fairness"),
@@ -133,6 +149,9 @@ tr.group td { background: #f3f5f8; font-weight: 600; color: #334; }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #555; }
 .ok { color: #1e7b34; } .warn { color: #a86400; } .bad { color: #b3261e; }
 .note { color: #666; font-size: 13px; }
+ul.brief { background: #f3f6fa; border-left: 4px solid #1f5fa8; margin: 14px 0 6px;
+  padding: 10px 18px 10px 34px; font-size: 15.5px; }
+ul.brief li { margin: 5px 0; }
 h3 { font-size: 15.5px; margin: 22px 0 8px; color: #333; }
 table.fair td:first-child { white-space: nowrap; }
 figure { margin: 12px 0 28px; }
@@ -308,6 +327,8 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
     figures = {
         "queues.png": lambda: queues_figure(result.series, scenario),
         "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(mentions, scenario),
+        "expectation_gap.png": lambda: expectation_gap_figure(mentions, scenario),
+        "ack_vs_resolution.png": lambda: ack_vs_resolution_figure(mentions, scenario),
         "breach_by_hour.png": lambda: breach_by_hour_figure(mentions, scenario),
         "arrivals.png": lambda: arrivals_figure(result.series, mentions, scenario),
         "breach_by_tier.png": lambda: breach_by_tier_figure(mentions, scenario),
@@ -365,7 +386,12 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts.append('<p class="facts">' + "".join(
         f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
     ) + "</p>")
+    brief = executive_summary(result.summary, _mentions(result), scenario)
     parts += [
+        '<h2 id="in-brief">In brief</h2>',
+        '<ul class="brief">',
+        *(f"<li>{html.escape(sentence).replace(' %', '&nbsp;%')}</li>" for sentence in brief),
+        "</ul>",
         "<h2>Summary</h2>",
         summary_table(result.summary, scenario),
         f'<p class="note">Means over {reps} replication{"s" * (reps != 1)} with 95 % confidence '
@@ -392,6 +418,8 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
             parts += _cascade_section(result)
         elif extra == "fairness":
             parts += _fairness_section(result)
+        elif extra == "story":
+            parts += _story_section(result)
     parts += [
         "<h2>Scenario</h2>",
         '<p class="note">As validated: durations in minutes, rates per minute.</p>',
@@ -425,6 +453,16 @@ def _cascade_section(result: RunResultLike) -> list[str]:
         "root id locate the root in <code>mentions.csv</code>.</p>",
         largest_cascades_table(mentions, scenario),
         largest_cascade_note(mentions),
+    ]
+
+
+def _story_section(result: RunResultLike) -> list[str]:
+    if _mentions(result) is None:
+        return [NO_RECORDS]
+    return [
+        '<p class="note">One customer\'s experience in words: <code>caresim story &lt;output folder&gt; '
+        "--worst</code> tells the story of the customer let down the most, <code>--mention ID "
+        "--replication R</code> that of any row of <code>mentions.csv</code>.</p>",
     ]
 
 

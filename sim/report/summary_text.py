@@ -79,7 +79,7 @@ def cost_sentence(summary: dict, scenario) -> str:
     cost, (low, high) = _mean(summary, "cost"), _ci(summary, "cost")
     hours = _mean(summary, "agent_hours")
     mentions, answered = _mean(summary, "mentions"), _mean(summary, "answerable_mentions")
-    pace = "" if weeks >= 1 else f" at this {duration_words(scenario.horizon)} run's pace"
+    pace = "" if weeks >= 1 else f" at this {duration_adjective(scenario.horizon)} run's pace"
     ci = f" (95 % CI {amount(low / weeks)}–{amount(high / weeks)})" if math.isfinite(low) and math.isfinite(high) else ""
     text = f"Staffing costs {amount(cost / weeks)} a week{pace}{ci}"
     if math.isfinite(hours):

@@ -16,7 +16,7 @@ from .. import breakdowns
 from ..expectation_gap import GAP_STRATA, expectation_gap_sample
 from ..records import OUTCOMES, MentionLog
 from .plots import (
-    ACK_COLOR, EXPECT_COLOR, RESOLVE_COLOR, TEXT_COLOR, _duration_axis, _ecdf_steps, _figure, _no_data,
+    ACK_COLOR, RESOLVE_COLOR, TEXT_COLOR, _duration_axis, _ecdf_steps, _figure, _no_data,
     _style, _title, format_duration,
 )
 

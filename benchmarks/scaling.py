@@ -1,0 +1,117 @@
+"""Speed-up of 20 replications on 2 workers: local processes and a 2-worker Dask `LocalCluster`.
+
+Runs the same 20 replications of `scenarios/mmc.yaml` (16 days after a 1-day warm-up, about
+207,000 mentions a replication) through `sim.runner.run` on:
+
+- one process (`workers=1`), the reference;
+- 2 local worker processes (`workers=2`, what `caresim run --workers 2` does);
+- a 2-worker Dask `LocalCluster` started by the run (`dask="local"`, what `--dask local` does),
+  cluster start-up included;
+- a 2-worker Dask `LocalCluster` already running, reached by its address (what
+  `--dask tcp://host:8786` does on a cluster that outlives the run).
+
+Each configuration runs `--rounds` times, interleaved, and the median wall time is reported with
+its speed-up over one process; every run's summary must be identical to the reference's.
+Goal (docs/performance.md): 2 workers at least 1.7 times the speed of 1, locally and on Dask.
+Run from anywhere: `python benchmarks/scaling.py [--rounds N] [--replications N] [--no-mentions]`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GOAL = 1.7
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="runs per configuration, median reported (default 2)")
+    parser.add_argument("--replications", type=int, default=20)
+    parser.add_argument("--no-mentions", action="store_true",
+                        help="stream statistics instead of keeping per-mention records (as caresim run --no-mentions)")
+    args = parser.parse_args()
+
+    from sim.output import summary_json
+    from sim.runner import run
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "mmc.yaml")
+    keep = not args.no_mentions
+    n = args.replications
+    print(f"caresim scaling: Python {platform.python_version()}, {os.cpu_count()} cores; {load()} at start")
+    print(f"{n} replications of mmc.yaml ({scenario.horizon / 1440:g} d after {scenario.warmup / 1440:g} d warm-up), "
+          f"{'per-mention records kept' if keep else '--no-mentions (streaming statistics)'}; "
+          f"median of {args.rounds} runs\n")
+
+    configs: dict[str, dict] = {
+        "1 process": {"workers": 1},
+        "2 local processes": {"workers": 2},
+        "Dask LocalCluster, 2 workers, started by the run": {"workers": 2, "dask": "local"},
+    }
+    cluster = None
+    try:
+        import distributed
+    except ImportError:
+        distributed = None
+        for label in [k for k in configs if "Dask" in k]:
+            del configs[label]
+        print("note: `distributed` not installed: Dask configurations skipped (pip install 'caresim[dask]')")
+    if distributed is not None:
+        started = time.perf_counter()
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0")
+        print(f"a running 2-worker LocalCluster started in {time.perf_counter() - started:.1f} s "
+              "(not counted in its figure below)")
+        configs["Dask cluster already running, 2 workers"] = {"dask": cluster.scheduler_address}
+
+    times: dict[str, list[float]] = {label: [] for label in configs}
+    reference = None
+    mismatched: list[str] = []
+    try:
+        for _ in range(max(1, args.rounds)):
+            for label, kwargs in configs.items():
+                started = time.perf_counter()
+                result = run(scenario, replications=n, keep_mentions=keep, **kwargs)
+                times[label].append(time.perf_counter() - started)
+                text = summary_json(result)
+                reference = text if reference is None else reference
+                if text != reference and label not in mismatched:
+                    mismatched.append(label)
+                print(f"  {label}: {times[label][-1]:.1f} s", flush=True)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+    one = statistics.median(times["1 process"])
+    print(f"\n{'configuration':<52}{'seconds':>9}{'speed-up':>10}{'goal':>8}")
+    verdicts = []
+    for label, values in times.items():
+        seconds = statistics.median(values)
+        speedup = one / seconds
+        goal = "" if label == "1 process" else ("met" if speedup >= GOAL else "NOT met")
+        if goal:
+            verdicts.append(goal == "met")
+        print(f"{label:<52}{seconds:>9.1f}{speedup:>10.2f}{goal:>8}")
+    print(f"\ngoal: 2 workers at least {GOAL:g} x the speed of 1 on {n} replications, locally and on Dask")
+    print("summaries identical across configurations: " + ("yes" if not mismatched else f"NO ({', '.join(mismatched)})"))
+    print(f"{load()} at the end (another process busy on a 2-core machine lowers every speed-up)")
+    return 1 if mismatched else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
