@@ -42,6 +42,20 @@ def load_all(paths: tuple[str, ...]) -> list[tuple[Path, Scenario]]:
     return loaded
 
 
+def output_folders(loaded: list[tuple[Path, Scenario]], output: str | None) -> list[Path]:
+    """One folder per scenario: `outputs/<name>/` (or `-o DIR`, with one subfolder each when
+    several run); two files with the same `name` are told apart by their file names."""
+    names = [scenario.name for _, scenario in loaded]
+    names = [path.stem if names.count(name) > 1 else name for (path, _), name in zip(loaded, names)]
+    if len(set(names)) < len(names):
+        fail(f"{', '.join(str(p) for p, _ in loaded)}: two scenarios would write to the same folder; "
+             "give them different `name`s")
+    if output is not None and len(loaded) == 1:
+        return [Path(output)]
+    base = Path("outputs") if output is None else Path(output)
+    return [base / name for name in names]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="caresim")
 def main() -> None:
@@ -66,13 +80,10 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
     from .runner import ReplicationFailed, RunawayArrivals, default_workers, run as run_scenario
 
     loaded = load_all(scenarios)
+    folders = output_folders(loaded, output)
     total = sum(replications or scenario.replications for _, scenario in loaded)
     bar = Progress(total, enabled=False if quiet or no_progress else None)
-    for path, scenario in loaded:
-        if output is None:
-            out = Path("outputs") / scenario.name
-        else:
-            out = Path(output) / scenario.name if len(loaded) > 1 else Path(output)
+    for (path, scenario), out in zip(loaded, folders):
         started = time.perf_counter()
         bar.set_label(scenario.name)
         try:
@@ -85,8 +96,15 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
         except ReplicationFailed as exc:
             bar.close()
             fail(f"{path}: {exc}", code=1)
+        except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached
+            bar.close()
+            fail(f"{path}: {'--dask ' + dask + ': ' if dask else ''}{exc}", code=1)
         bar.set_label(f"{scenario.name}: writing outputs")
-        write_outputs(result, out, report=not no_report)
+        try:
+            write_outputs(result, out, report=not no_report)
+        except OSError as exc:
+            bar.close()
+            fail(f"{out}: cannot write the outputs ({exc.strerror or exc})", code=1)
         bar.clear()
         if not quiet:
             elapsed = time.perf_counter() - started

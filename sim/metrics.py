@@ -31,19 +31,6 @@ def answerable(log: MentionLog, scenario: Scenario) -> np.ndarray:
     return table[log["type"]]
 
 
-def attainment(done: np.ndarray, arrival: np.ndarray, limit: float, end: float, clock=None) -> float:
-    """Share served within `limit` of arrival, among those served or whose window closed by `end`.
-
-    `clock` maps scenario minutes to elapsed SLA minutes (business hours); default: calendar.
-    """
-    if clock is not None:
-        done, arrival, end = clock(done), clock(arrival), clock(np.asarray(end))
-    met = (done - arrival) <= limit
-    decided = met | (arrival + limit <= end)
-    n = int(decided.sum())
-    return float(met.sum() / n) if n else math.nan
-
-
 def business_clock(blocks, week_offset: float):
     """Function: scenario minute -> business minutes elapsed since minute 0 (blocks are whole
     minutes of the week, so a per-minute table is exact; time inside a minute interpolates)."""
@@ -74,13 +61,6 @@ def business_clock(blocks, week_offset: float):
 def follower_tier(followers: np.ndarray) -> np.ndarray:
     """Index into FOLLOWER_TIERS: <1k, 1k-10k, 10k-100k, >=100k."""
     return np.searchsorted(np.asarray(TIER_EDGES), followers, side="right")
-
-
-def breach_rate(breached: np.ndarray, done: np.ndarray, due: np.ndarray) -> float:
-    """Share breached among mentions whose expectation is decided (served, or deadline passed)."""
-    decided = breached | (done <= due)
-    n = int(decided.sum())
-    return float((breached & decided).sum() / n) if n else math.nan
 
 
 class LogHistogram:
@@ -189,7 +169,7 @@ class MentionStats:
     def _q(self, name: str, q: float) -> float:
         if self.exact:
             values = np.concatenate(self.values.get(name, [np.zeros(0)]))
-            return float(np.quantile(values, q)) if len(values) else math.nan
+            return float(np.quantile(values, q, method="inverted_cdf")) if len(values) else math.nan
         hist = self.hists.get(name)
         return hist.quantile(q) if hist is not None else math.nan
 

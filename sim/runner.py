@@ -74,7 +74,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     cost = {name: hours * scenario.pools[name].cost_per_hour for name, hours in agent_hours.items()}
     extra = {"max_queue_length": float(collector.max_queue), "busy_hours": sum(busy.values())}
     if loop is not None:
-        extra["boosted_mentions"] = float(loop.created_after_warmup)
+        extra["boosted_mentions"] = float(loop.created_by_breaches)
     return Replication(index, collector.mentions(), series, agent_hours, cost, extra,
                        stats.metrics() if stats is not None else {})
 

@@ -455,7 +455,8 @@ def test_concurrency_two_serves_more_under_load():
 
 
 def test_concurrency_stretches_each_conversation():
-    """The documented model: with concurrency c each conversation takes 1 + 0.5 (c - 1) times its work."""
+    """The documented model: a conversation started while its agent holds j others takes
+    1 + 0.5 j times its work (10 m of work: 10, 15 or 20 m at concurrency 3)."""
     data = copy.deepcopy(CONCURRENCY)
     data["handling"] = {"resolve": {"dist": "fixed", "mean": "10m"}}
     data["pools"]["team"]["concurrency"] = 3
@@ -463,7 +464,11 @@ def test_concurrency_stretches_each_conversation():
     log = run(sc, replications=1, seed=2).mentions
     done = isset(log["resolve_done"])
     assert done.sum() > 100
-    np.testing.assert_allclose(log["resolve_done"][done] - log["resolve_start"][done], 20.0, atol=1e-9)
+    took = log["resolve_done"][done] - log["resolve_start"][done]
+    assert np.all(np.isclose(took[:, None], [10.0, 15.0, 20.0], atol=1e-9).any(axis=1))
+    # each length occurs: alone, beside one other, beside two others
+    for minutes in (10.0, 15.0, 20.0):
+        assert np.isclose(took, minutes, atol=1e-9).sum() > 10
     # at most agents x concurrency conversations at once
     starts, stops = log["resolve_start"][done], log["resolve_done"][done]
     events = np.concatenate([starts, stops])

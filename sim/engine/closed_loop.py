@@ -29,8 +29,7 @@ class ClosedLoop:
         self.complaint = types.index("complaint") if "complaint" in types else -1
         self.noise = types.index("noise") if "noise" in types else -1
         self.source = source
-        self.created = 0                         # mentions created by boosts
-        self.created_after_warmup = 0
+        self.created_by_breaches = 0             # follow-ons due to breaches, after warm-up
         self.warmup = scenario.warmup
 
     def attach(self, model) -> None:
@@ -52,23 +51,23 @@ class ClosedLoop:
         if st is None:                             # settled and retired: answered in time
             return
         if st[ACK_START] != st[ACK_START]:         # still waiting (NaN): breached or gave up
-            self.boost(i, self.cfg.breach_boost)
+            self.boost(i, self.cfg.breach_boost, breach=True)
         elif st[ACK_DONE] != st[ACK_DONE]:         # in service past a deadline
             if m.env.now >= st[ACK_DUE]:
-                self.boost(i, self.cfg.breach_boost)
+                self.boost(i, self.cfg.breach_boost, breach=True)
             elif st[ACK_DUE] < self.end:           # patience ran out in service: not a breach yet
                 Timeout(m.env, st[ACK_DUE] - m.env.now).callbacks.append(lambda _e: self._check(i))
 
     def ignored(self, i: int) -> None:
         if self.model.m[i][TYPE] == self.complaint:
-            self.boost(i, self.cfg.breach_boost)
+            self.boost(i, self.cfg.breach_boost, breach=True)
 
     def acknowledged(self, i: int) -> None:
         if self.model.m[i][TYPE] == self.noise:
             self.boost(i, self.cfg.noise_reply_boost)
 
     # ------------------------------------------------------------ generation
-    def boost(self, i: int, factor: float) -> None:
+    def boost(self, i: int, factor: float, breach: bool = False) -> None:
         m = self.model
         st = m.m[i]
         if factor <= 1.0 or st[BOOSTED]:          # boosted once, for the rest of its life
@@ -91,5 +90,5 @@ class ClosedLoop:
                 m.add_mentions(batch)
                 for k in batch["id"].tolist():
                     m.schedule_arrival(k)
-                self.created += len(batch["arrival"])
-                self.created_after_warmup += int((batch["arrival"] >= self.warmup).sum())
+                if breach:   # noise replies fuel cascades too, but are not breaches
+                    self.created_by_breaches += int((batch["arrival"] >= self.warmup).sum())

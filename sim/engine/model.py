@@ -27,8 +27,8 @@ NAN = math.nan
  ACK_START, ACK_DONE, RES_READY, RES_START, RES_DONE, DROPPED, BOOSTED) = range(21)
 RECORDED = (NAN, NAN, NAN, NAN, NAN, False, False)
 ACK, RESOLVE, BOTH = 0, 1, 2
-# Capacity model of concurrency: a conversation worked alongside c-1 others takes
-# (1 + penalty x (c-1)) times its single-conversation work; c = 1 is the plain queue.
+# Capacity model of concurrency: a conversation started while its agent already holds j others
+# takes (1 + penalty x j) times its single-conversation work; concurrency 1 is the plain queue.
 CONCURRENCY_PENALTY = 0.5
 
 
@@ -64,7 +64,9 @@ class CareModel:
         specs = list(sc.pools.values())
 
         def serving(stage: str, channel: str) -> list[int]:
-            return [i for i, p in enumerate(specs) if stage in p.stages and (p.channels is None or channel in p.channels)]
+            # a pool never staffed takes no work (validation guarantees a staffed one exists)
+            return [i for i, p in enumerate(specs) if stage in p.stages and self.pools[i].agents
+                    and (p.channels is None or channel in p.channels)]
 
         self.ack_pool_of, self.res_pool_of = [], []
         for ch in sc.channels:
@@ -206,7 +208,7 @@ class CareModel:
         st[RES_READY] = self.env.now
         pool.res_q.push(i)
         if pool.idle:
-            pool.idle.pop().start()
+            pool.wake()
 
     def first_reply_pool(self, i: int) -> PoolState:
         st = self.m[i]

@@ -43,7 +43,7 @@ class AckPolicy:
         pool = self.model.first_reply_pool(i)
         pool.ack_q.push(i)
         if pool.idle:
-            pool.idle.pop().start()
+            pool.wake()
 
 
 class WithResolution(AckPolicy):
@@ -77,7 +77,6 @@ class Batched(AckPolicy):
 
     def start(self) -> None:
         self.times = self.sweep_times()
-        self.sweeps: list[float] = []
         self._next(0)
 
     def _next(self, k: int) -> None:
@@ -87,7 +86,6 @@ class Batched(AckPolicy):
         Timeout(self.model.env, delay).callbacks.append(lambda _e: self._sweep(k))
 
     def _sweep(self, k: int) -> None:
-        self.sweeps.append(self.model.env.now)
         for pool in self.model.pools:
             if pool.pending:
                 live = self.model.m
@@ -95,9 +93,8 @@ class Batched(AckPolicy):
                     if i in live:                      # not retired as abandoned meanwhile
                         pool.ack_q.push(i)
                 pool.pending = []
-                idle, pool.idle = pool.idle, []
-                for agent in idle:
-                    agent.start()
+                while pool.idle and len(pool.ack_q):
+                    pool.wake()
         self._next(k + 1)
 
 
@@ -122,5 +119,5 @@ def make_queue_factory(scenario: Scenario, model: "CareModel"):
         )
     order = list(scenario.policy.type_order or [])
     types = scenario.types
-    rank = [order.index(t) if t in order else len(order) + k for k, t in enumerate(types)]
+    rank = [order.index(t) if t in order else len(order) for t in types]   # unlisted: last, FIFO
     return lambda stage: KeyedQueue(lambda i: rank[model.m[i][TRIAGED]])   # as triaged: what agents see

@@ -66,7 +66,11 @@ def scheduled_agent_minutes(changes: list[tuple[float, int]], edges: np.ndarray)
 
 
 class PoolState:
-    """Runtime state of one pool: queues, idle agents, agents on duty, overtime."""
+    """Runtime state of one pool: queues, idle conversation slots, agents on duty, overtime.
+
+    Agents are numbered 0..size-1 and agents 0..on_duty-1 are on duty; an agent with
+    concurrency c has c slots (`Agent` objects) sharing its number.
+    """
 
     def __init__(self, index: int, name: str, spec: Pool, make_queue: Callable, model: "CareModel"):
         self.index, self.name, self.spec = index, name, spec
@@ -75,9 +79,13 @@ class PoolState:
         self.pending: list[int] = []          # batched acknowledgement: waiting for the next sweep
         self.idle: list[Agent] = []
         self.on_duty = 0
-        self.slowdown = 1.0 + model.concurrency_penalty * (spec.concurrency - 1)
+        self.concurrency = spec.concurrency
+        self.penalty = model.concurrency_penalty
+        self.warmup = model.warmup
         size = max((n for _, n in staffing_changes(spec, model.week_offset, model.end)), default=0)
+        self.busy = [0] * size                # conversations in hand, per agent
         self.left_at = [0.0] * size           # when each agent's shift last ended
+        self.overtime_since: list[float | None] = [None] * size   # off duty but still working
         self.agents = [Agent(self, k, model) for k in range(size) for _ in range(spec.concurrency)]
         self.overtime = 0.0                   # agent-minutes worked past shift ends, after warm-up
 
@@ -87,62 +95,87 @@ class PoolState:
             self._idle_leave_first(old, n)
             for k in range(n, old):
                 self.left_at[k] = now
+                if self.busy[k]:
+                    self.overtime_since[k] = now
             for agent in self.idle:
                 if agent.k >= n:
                     agent.off = True
             self.idle = [a for a in self.idle if a.k < n]
         elif n > old:
+            for k in range(old, n):
+                self.end_overtime(k, now)     # back on duty while still finishing earlier work
             for agent in self.agents:
                 if old <= agent.k < n and agent.off:
                     agent.off = False
                     agent.start()
 
+    def end_overtime(self, k: int, now: float) -> None:
+        since = self.overtime_since[k]
+        if since is not None:
+            self.overtime += max(0.0, now - max(since, self.warmup))
+            self.overtime_since[k] = None
+
     def _idle_leave_first(self, old: int, n: int) -> None:
         """Relabel agents 0..old-1 so that those in a conversation stay on duty and idle ones
         leave: nobody works overtime while a colleague of the same pool sits idle."""
-        busy = [0] * old
-        for agent in self.agents:
-            if agent.k < old and agent.job >= 0:
-                busy[agent.k] += 1
-        order = sorted(range(old), key=lambda k: (busy[k] == 0, k))
+        order = sorted(range(old), key=lambda k: (self.busy[k] == 0, k))
         label = {k: new for new, k in enumerate(order)}
         for agent in self.agents:
             if agent.k < old:
                 agent.k = label[agent.k]
+        for column in (self.busy, self.left_at, self.overtime_since):
+            column[:old] = [column[k] for k in order]
 
     def wake(self) -> None:
-        if self.idle:
-            self.idle.pop().start()
+        """Start an idle slot on new work: the slot of the least busy agent."""
+        idle = self.idle
+        if not idle:
+            return
+        if self.concurrency == 1:
+            idle.pop().start()
+            return
+        busy = self.busy
+        best = min(range(len(idle)), key=lambda j: busy[idle[j].k])
+        idle.pop(best).start()
 
 
 class Agent:
-    """One conversation slot of agent `k` (an agent with concurrency c has c slots)."""
+    """One conversation slot of agent `k` (an agent with concurrency c has c slots).
 
-    __slots__ = ("pool", "k", "model", "job", "stage", "off", "env", "take", "on_done", "slowdown")
+    A conversation started while the agent already holds j others takes (1 + penalty x j) times
+    its work (attention divided across conversations); with concurrency 1, j is always 0.
+    """
+
+    __slots__ = ("pool", "k", "model", "job", "stage", "off", "env", "take", "on_done")
 
     def __init__(self, pool: PoolState, k: int, model: "CareModel"):
         self.pool, self.k, self.model = pool, k, model
         self.job, self.stage, self.off = -1, 0, True
         # bound once: these run for every conversation
         self.env, self.take, self.on_done = model.env, model.take, self.done
-        self.slowdown = pool.slowdown
 
     def start(self) -> None:
-        job = self.take(self.pool)
+        pool = self.pool
+        job = self.take(pool)
         if job is None:
-            self.pool.idle.append(self)
+            pool.idle.append(self)
             return
         self.job, self.stage, work = job
-        Timeout(self.env, work * self.slowdown).callbacks.append(self.on_done)
+        others = pool.busy[self.k]
+        pool.busy[self.k] = others + 1
+        if others:
+            work *= 1.0 + pool.penalty * others
+        Timeout(self.env, work).callbacks.append(self.on_done)
 
     def done(self, _event) -> None:
-        model, pool = self.model, self.pool
-        model.finish(self.job, self.stage, pool)
+        pool = self.pool
+        self.model.finish(self.job, self.stage, pool)
         self.job = -1
-        if self.k >= pool.on_duty:
-            now = model.env.now
-            if now > model.warmup:
-                pool.overtime += (now - max(pool.left_at[self.k], model.warmup)) / pool.spec.concurrency
+        k = self.k
+        pool.busy[k] -= 1
+        if k >= pool.on_duty:
             self.off = True
+            if not pool.busy[k]:
+                pool.end_overtime(k, self.env.now)
             return
         self.start()

@@ -24,10 +24,6 @@ class FifoQueue:
     def __len__(self) -> int:
         return len(self.items)
 
-    def drain(self) -> list[int]:
-        out = list(self.items)
-        self.items.clear()
-        return out
 
 
 class KeyedQueue:
@@ -50,7 +46,3 @@ class KeyedQueue:
     def __len__(self) -> int:
         return len(self.items)
 
-    def drain(self) -> list[int]:
-        out = [item[2] for item in sorted(self.items)]
-        self.items.clear()
-        return out

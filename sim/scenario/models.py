@@ -316,7 +316,7 @@ class Policy(Section):
     batch_every: PositiveDuration | None = None
     priority: Literal["fifo", "followers", "deadline", "type"] = "fifo"
     type_order: list[str] | None = None
-    respond_to: list[str] | None = Field(None, description="types that get a reply (default: all)")
+    respond_to: list[str] | None = Field(None, min_length=1, description="types that get a reply (default: all)")
     triage_accuracy: Share = 1.0
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ MINUTES = {"s": 1 / 60, "sec": 1 / 60, "m": 1.0, "min": 1.0, "h": 60.0, "d": 144
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-_PART = re.compile(rf"\s*({_NUMBER})\s*(s|sec|min|m|h|d|w)\b\s*")
+_PART = re.compile(rf"\s*({_NUMBER})\s*(sec|min|s|m|h|d|w)(?![a-z])\s*")
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 
@@ -95,16 +95,24 @@ def parse_days(value: object) -> tuple[int, ...]:
     return tuple(sorted(days))
 
 
+def _minutes_between(start: datetime, moment: datetime) -> float:
+    if (start.tzinfo is None) != (moment.tzinfo is None):
+        raise ValueError(f"'{moment.isoformat()}' and the scenario start must both carry a time zone, or neither")
+    return (moment - start).total_seconds() / 60.0
+
+
 def parse_offset(value: object, start: datetime) -> float:
     """`2d 19:00`, `50h`, or a calendar time `2026-01-07T19:00` -> minutes since minute 0."""
     if isinstance(value, datetime):
-        return (value - start).total_seconds() / 60.0
+        return _minutes_between(start, value)
     if isinstance(value, str):
         text = value.strip()
         try:
-            return (datetime.fromisoformat(text) - start).total_seconds() / 60.0
+            moment = datetime.fromisoformat(text)
         except ValueError:
-            pass
+            moment = None
+        if moment is not None:
+            return _minutes_between(start, moment)
         head, _, clock = text.rpartition(" ")
         if head and _CLOCK.match(clock):
             return parse_duration(head) + parse_clock(clock)
