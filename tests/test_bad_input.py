@@ -152,6 +152,10 @@ CASES = [
     ("business-hours-clock-without-hours", variant({"sla": {"clock": "business_hours"}}), "sla.business_hours",
      ["needs at least one block"]),
     ("name-with-space", variant({"name": "my scenario"}), "name", ["pattern"]),
+    ("respond-to-nothing", variant({"policy": {"respond_to": []}}), "policy.respond_to", ["at least 1"]),
+    ("incident-time-zone-mismatch",
+     variant({"arrivals.incidents": [{"at": "2026-01-07T19:00+01:00", "mentions": 10, "decay": "1h"}]}),
+     "arrivals.incidents.0.at", ["time zone"]),
     # the file as a whole
     ("missing-required-horizon", variant(drop=("horizon",)), "horizon", ["required key is missing"]),
     ("empty-file", "", "", ["empty"]),
