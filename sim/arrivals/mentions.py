@@ -91,6 +91,8 @@ class MentionFactory:
         followers = np.rint(f.median * np.exp(f.sigma * ndtri(u["followers"]))).astype(np.int64)
         ack_expect = self.ack_median[ch, typ] * np.exp(self.ack_sigma[ch, typ] * ndtri(u["ack_expect"]))
         res_expect = self.res_median[ch, typ] * np.exp(self.res_sigma[ch, typ] * ndtri(u["resolve_expect"]))
+        # nobody expects the resolution before the reply: a resolution deadline is never earlier
+        res_expect = np.maximum(res_expect, ack_expect)
         patience = -self.patience_mean[ch, typ] * np.log1p(-u["patience"])
         ack_work = np.empty(n)
         res_work = np.empty(n)
