@@ -83,6 +83,7 @@ def variant(base: str | os.PathLike | Mapping, changes: Mapping, name: str | Non
 
 
 def _names(codes: np.ndarray, names) -> np.ndarray:
+    """Category codes as their names, "" for -1; an array, where `sim.output`'s helper gives CSV text."""
     table = np.array(list(names) + [""], dtype=str)
     return table[np.where(codes < 0, len(table) - 1, codes)]
 
@@ -101,7 +102,10 @@ class Result(RunResult):
 
     @cached_property
     def per_replication(self) -> list[dict[str, float]]:
-        """Every metric of every replication (the summary's means and CIs come from these)."""
+        """Every metric of every replication (the summary's means and CIs come from these).
+
+        Recomputed from the replications, as the run keeps only their summary: a few percent of
+        the run's time, once per result."""
         from .metrics import replication_metrics
 
         return [replication_metrics(self.scenario, rep) for rep in self.replications]
@@ -110,7 +114,7 @@ class Result(RunResult):
         """The summary as rows `{metric, words, mean, ci_low, ci_high}`, or (`text=True`) as a
         printable table; `metrics` picks rows (default: every metric)."""
         names = list(self.summary) if metrics is None else [m for m in metrics if m in self.summary]
-        rows = [{"metric": m, "words": metric_words(m), **self.summary[m]} for m in names]
+        rows = [{"metric": m, "words": metric_words(m, self.scenario), **self.summary[m]} for m in names]
         if not text:
             return rows
         cells = [(r["words"], r["metric"], format_estimate(r["metric"], r["mean"], r["ci_low"], r["ci_high"]))

@@ -3,11 +3,15 @@
 Each function takes a `MentionLog` or `TimeSeries` (any number of replications concatenated)
 and returns plain NumPy arrays, so it can be checked on a hand-made log. No plotting here.
 
-Breach rates and time distributions are over the mentions that expected a reply: every outcome
-but `ignored` (triage decided not to answer). A mention never acknowledged within the horizon
-counts as not acknowledged, so a distribution of acknowledgement times tops out at the share
-acknowledged, not at 100 %. The fairness tables (`by_follower_tier`, `by_channel`, `by_type`)
-instead take the summary metrics' population and rules, so a table and its summary metric agree.
+Populations are the summary metrics' (`sim.metrics`), so a plot and its summary metric agree:
+the mentions the company means to answer (true type in `policy.respond_to`); a breach rate
+counts those whose expectation is decided (breached, or served by the deadline), an SLA share
+those served or whose SLA window closed by the horizon. A distribution of times counts every
+answerable mention, so one never acknowledged within the horizon counts as not acknowledged
+and the distribution tops out at the share acknowledged, not at 100 %.
+
+`sim.metrics` imports this module (`largest_cascade_size`), so its names are imported where
+they are used rather than at the top.
 
 Cascades: every mention belongs to exactly one cascade, named by its root (the earliest
 ancestor present in the log); `cascade_sizes` lists them all, single mentions included.
@@ -24,17 +28,53 @@ from .arrivals.base import WEEK, hourly_rates, week_offset
 from .records import ORIGINS, OUTCOMES, MentionLog, TimeSeries
 
 HOURS = np.arange(24)
-# Follower tiers of the fairness tables (lower edges): < 1k, 1k-10k, 10k-100k, >= 100k. The keys
-# are the suffixes of the `*_tier_<key>` summary metrics; a count on an edge goes to the upper tier.
-FOLLOWER_EDGES = (0.0, 1_000.0, 10_000.0, 100_000.0)
-FOLLOWER_TIER_KEYS = ("lt1k", "1k_10k", "10k_100k", "ge100k")
 # Columns of a `TimeSeries` that count the same thing in every pool's row.
 POOL_ALIKE_COLUMNS = ("arrivals",)
 
 
-def expecting_reply(mentions: MentionLog) -> np.ndarray:
-    """Mask of the mentions that expected a reply (all outcomes but `ignored`)."""
-    return np.asarray(mentions["outcome"]) != OUTCOMES.index("ignored")
+def answerable_mentions(mentions: MentionLog, scenario) -> MentionLog:
+    """The mentions the company means to answer (`sim.metrics.answerable`)."""
+    from .metrics import answerable
+
+    return mentions.select(answerable(mentions, scenario))
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """The `q` quantile of the finite `values` (NaN if none), by the definition the summary's
+    quantiles use (`inverted_cdf`: the smallest value with at least a share `q` at or below it)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(np.quantile(values, q, method="inverted_cdf")) if len(values) else float("nan")
+
+
+class BreachRates(NamedTuple):
+    """Expectation breach rates by group: per group, the share breached among the mentions
+    whose expectation is decided (the summary's `*_breach_rate` rule); NaN where none is."""
+
+    ack_rate: np.ndarray
+    resolve_rate: np.ndarray
+    ack_counts: np.ndarray       # mentions whose acknowledgement expectation is decided
+    resolve_counts: np.ndarray   # ... whose resolution expectation is decided
+
+
+def breach_rates(log: MentionLog, groups: np.ndarray, size: int) -> BreachRates:
+    """Breach rates of the mentions of `log` by group (`groups[i]` in `0..size-1`).
+
+    An expectation is decided when breached, or when the stage was done by the deadline; a
+    mention still waiting with its deadline ahead at the horizon counts neither way.
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    out = []
+    for stage in ("ack", "resolve"):
+        breached = np.asarray(log[f"{stage}_breached"], dtype=bool)
+        decided = breached | (np.asarray(log[f"{stage}_done"], dtype=float)
+                              <= np.asarray(log[f"{stage}_expected_by"], dtype=float))
+        counts = np.bincount(groups[decided], minlength=size)
+        hits = np.bincount(groups[breached], minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append((np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts))
+    (ack, ack_n), (res, res_n) = out
+    return BreachRates(ack, res, ack_n, res_n)
 
 
 def minute_of_day(start: datetime) -> float:
@@ -49,41 +89,27 @@ def hour_of_day(times: np.ndarray, start: datetime) -> np.ndarray:
 
 
 class HourlyBreaches(NamedTuple):
-    """Breach rates by hour of day of arrival; NaN where no mention arrived in that hour."""
+    """Breach rates by hour of day of arrival; NaN where no decided mention arrived in that hour."""
 
-    hours: np.ndarray        # 0..23
-    ack_rate: np.ndarray     # share of mentions (expecting a reply) that breached acknowledgement
-    resolve_rate: np.ndarray  # ... that breached resolution
-    counts: np.ndarray       # mentions expecting a reply, all replications together
-
-
-def _rate(groups: np.ndarray, flags: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(groups, minlength=size)
-    hits = np.bincount(groups, weights=flags.astype(float), minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
-    return rate, counts
+    hours: np.ndarray           # 0..23
+    ack_rate: np.ndarray        # share breached among mentions with a decided acknowledgement
+    resolve_rate: np.ndarray    # ... with a decided resolution
+    counts: np.ndarray          # answerable mentions arriving in the hour, all replications together
+    ack_counts: np.ndarray      # of which acknowledgement decided: the weights of `ack_rate`
+    resolve_counts: np.ndarray  # of which resolution decided: the weights of `resolve_rate`
 
 
 def breach_rate_by_hour(mentions: MentionLog, scenario) -> HourlyBreaches:
-    """Share of mentions breaching their author's expectation, by hour of day of arrival.
+    """Share of the answerable mentions breaching their author's expectation, by hour of day
+    of arrival; pooled with `ack_counts` the hours give the summary's `ack_breach_rate`.
 
-    `scenario` supplies `start`, the calendar time of minute 0.
+    `scenario` supplies `start`, the calendar time of minute 0, and `policy.respond_to`.
     """
-    log = mentions.select(expecting_reply(mentions))
+    log = answerable_mentions(mentions, scenario)
     hours = hour_of_day(log["arrival"], scenario.start)
-    ack, counts = _rate(hours, np.asarray(log["ack_breached"]), 24)
-    resolve, _ = _rate(hours, np.asarray(log["resolve_breached"]), 24)
-    return HourlyBreaches(HOURS.copy(), ack, resolve, counts)
-
-
-class TierBreaches(NamedTuple):
-    """Breach rates by follower tier of the author; NaN for an empty tier."""
-
-    labels: tuple[str, ...]
-    ack_rate: np.ndarray
-    resolve_rate: np.ndarray
-    counts: np.ndarray
+    rates = breach_rates(log, hours, 24)
+    return HourlyBreaches(HOURS.copy(), rates.ack_rate, rates.resolve_rate, np.bincount(hours, minlength=24),
+                          rates.ack_counts, rates.resolve_counts)
 
 
 def _count_text(value: float) -> str:
@@ -93,27 +119,14 @@ def _count_text(value: float) -> str:
     return f"{value:g}"
 
 
-def breach_rate_by_followers(
-    mentions: MentionLog, edges: tuple[float, ...] = FOLLOWER_EDGES
-) -> TierBreaches:
-    """Breach rates by follower tier: tier i holds `edges[i] <= followers < edges[i+1]`, the last is open."""
-    log = mentions.select(expecting_reply(mentions))
-    bounds = np.asarray(edges, dtype=float)
-    tiers = np.searchsorted(bounds, np.asarray(log["followers"], dtype=float), side="right") - 1
-    tiers = np.clip(tiers, 0, len(bounds) - 1)
-    ack, counts = _rate(tiers, np.asarray(log["ack_breached"]), len(bounds))
-    resolve, _ = _rate(tiers, np.asarray(log["resolve_breached"]), len(bounds))
-    return TierBreaches(tier_labels(edges), ack, resolve, counts)
+def tier_labels() -> tuple[str, ...]:
+    """Readable names of the follower tiers (`sim.metrics.FOLLOWER_TIERS`, upper edges
+    `TIER_EDGES`): `< 1k`, `1k–10k`, `10k–100k`, `≥ 100k`."""
+    from .metrics import TIER_EDGES
 
-
-def tier_labels(edges: tuple[float, ...] = FOLLOWER_EDGES) -> tuple[str, ...]:
-    """Readable tier names: `< 1k`, `1k–10k`, …, `≥ 100k` (a first tier from 0 reads `< hi`)."""
-    bounds = [float(e) for e in edges]
-    labels = [
-        f"< {_count_text(hi)}" if lo <= 0 else f"{_count_text(lo)}–{_count_text(hi)}"
-        for lo, hi in zip(bounds[:-1], bounds[1:])
-    ]
-    return tuple(labels) + (f"≥ {_count_text(bounds[-1])}",)
+    edges = [float(e) for e in TIER_EDGES]
+    middle = tuple(f"{_count_text(lo)}–{_count_text(hi)}" for lo, hi in zip(edges[:-1], edges[1:]))
+    return (f"< {_count_text(edges[0])}", *middle, f"≥ {_count_text(edges[-1])}")
 
 
 @dataclass(frozen=True)
@@ -148,36 +161,38 @@ def ecdf(durations: np.ndarray) -> Ecdf:
     return Ecdf(finite, np.arange(1, len(finite) + 1) / max(n, 1), n)
 
 
-def ack_times(mentions: MentionLog) -> np.ndarray:
-    """Acknowledgement time (`ack_done - arrival`) of each mention expecting a reply; NaN if never."""
-    log = mentions.select(expecting_reply(mentions))
-    return np.asarray(log["ack_done"], dtype=float) - np.asarray(log["arrival"], dtype=float)
+def _since_arrival(mentions: MentionLog, scenario, column: str) -> Ecdf:
+    log = answerable_mentions(mentions, scenario)
+    return ecdf(np.asarray(log[column], dtype=float) - np.asarray(log["arrival"], dtype=float))
 
 
-def resolve_times(mentions: MentionLog) -> np.ndarray:
-    """Resolution time (`resolve_done - arrival`) of each mention expecting a reply; NaN if never."""
-    log = mentions.select(expecting_reply(mentions))
-    return np.asarray(log["resolve_done"], dtype=float) - np.asarray(log["arrival"], dtype=float)
+def ack_time_distribution(mentions: MentionLog, scenario) -> Ecdf:
+    """Distribution of acknowledgement times (`ack_done - arrival`) over the answerable mentions."""
+    return _since_arrival(mentions, scenario, "ack_done")
 
 
-def ack_time_distribution(mentions: MentionLog) -> Ecdf:
-    """Distribution of acknowledgement times over the mentions expecting a reply."""
-    return ecdf(ack_times(mentions))
+def resolve_time_distribution(mentions: MentionLog, scenario) -> Ecdf:
+    """Distribution of resolution times (`resolve_done - arrival`) over the answerable mentions."""
+    return _since_arrival(mentions, scenario, "resolve_done")
 
 
-def resolve_time_distribution(mentions: MentionLog) -> Ecdf:
-    """Distribution of resolution times over the mentions expecting a reply."""
-    return ecdf(resolve_times(mentions))
-
-
-def expectation_distribution(mentions: MentionLog, stage: str = "acknowledge") -> Ecdf:
+def expectation_distribution(mentions: MentionLog, scenario, stage: str = "acknowledge") -> Ecdf:
     """Distribution of the customers' own deadlines (`*_expected_by - arrival`) for a stage.
 
     Over the same population as the time distributions, so the two curves compare directly.
     """
     column = {"acknowledge": "ack_expected_by", "resolve": "resolve_expected_by"}[stage]
-    log = mentions.select(expecting_reply(mentions))
-    return ecdf(np.asarray(log[column], dtype=float) - np.asarray(log["arrival"], dtype=float))
+    return _since_arrival(mentions, scenario, column)
+
+
+def sla_attainment(mentions: MentionLog, scenario, stage: str = "acknowledge") -> float:
+    """Share served within the SLA time, all replications pooled, counted as the summary's
+    `ack_sla_attainment` (`resolve_…`) is: the answerable mentions served or whose SLA window
+    closed by the horizon, on the SLA's clock (calendar or business hours)."""
+    from .metrics import MentionStats
+
+    name = {"acknowledge": "ack", "resolve": "resolve"}[stage] + "_sla_attainment"
+    return MentionStats(scenario).add(mentions).metrics()[name]
 
 
 @dataclass(frozen=True)
@@ -299,72 +314,38 @@ class GroupStats:
     ack_time_p90: np.ndarray
 
 
-def answerable(mentions: MentionLog, scenario) -> np.ndarray:
-    """Mask of mentions whose true type is in `policy.respond_to` (all types if unset)."""
-    respond = scenario.policy.respond_to or scenario.types
-    table = np.array([t in respond for t in mentions.types], dtype=bool)
-    return table[np.asarray(mentions["type"], dtype=int)] if len(table) else np.zeros(len(mentions), bool)
-
-
-def _decided_rate(breached: np.ndarray, done: np.ndarray, due: np.ndarray) -> float:
-    decided = breached | (done <= due)
-    n = int(decided.sum())
-    return float((breached & decided).sum() / n) if n else float("nan")
-
-
-def _quantile(values: np.ndarray, q: float) -> float:
-    values = values[np.isfinite(values)]
-    return float(np.quantile(values, q)) if len(values) else float("nan")
-
-
 def _group_stats(log: MentionLog, groups: np.ndarray, keys: tuple[str, ...], labels: tuple[str, ...]) -> GroupStats:
-    arrival = np.asarray(log["arrival"], dtype=float)
+    groups = np.asarray(groups, dtype=np.int64)
+    size = len(keys)
     ack_done = np.asarray(log["ack_done"], dtype=float)
-    res_done = np.asarray(log["resolve_done"], dtype=float)
-    ack_due = np.asarray(log["ack_expected_by"], dtype=float)
-    res_due = np.asarray(log["resolve_expected_by"], dtype=float)
-    ack_breached = np.asarray(log["ack_breached"], dtype=bool)
-    res_breached = np.asarray(log["resolve_breached"], dtype=bool)
-    ack_time = ack_done - arrival
-    rows = []
-    for g in range(len(keys)):
-        sel = groups == g
-        n = int(sel.sum())
-        rows.append((
-            n,
-            float(np.isfinite(ack_done[sel]).sum() / n) if n else float("nan"),
-            _decided_rate(ack_breached[sel], ack_done[sel], ack_due[sel]),
-            _decided_rate(res_breached[sel], res_done[sel], res_due[sel]),
-            _quantile(ack_time[sel], 0.5),
-            _quantile(ack_time[sel], 0.9),
-        ))
-    cols = list(zip(*rows)) if rows else [()] * 6
-    return GroupStats(tuple(keys), tuple(labels), np.asarray(cols[0], dtype=np.int64),
-                      *(np.asarray(c, dtype=float) for c in cols[1:]))
-
-
-def follower_tier(followers: np.ndarray, edges: tuple[float, ...] = FOLLOWER_EDGES) -> np.ndarray:
-    """Tier index of each follower count: tier i holds `edges[i] <= followers < edges[i+1]`."""
-    bounds = np.asarray(edges, dtype=float)
-    tiers = np.searchsorted(bounds, np.asarray(followers, dtype=float), side="right") - 1
-    return np.clip(tiers, 0, len(bounds) - 1)
+    ack_time = ack_done - np.asarray(log["arrival"], dtype=float)
+    count = np.bincount(groups, minlength=size)
+    acked = np.bincount(groups[np.isfinite(ack_done)], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acknowledged = np.where(count > 0, acked / np.maximum(count, 1), np.nan)
+    rates = breach_rates(log, groups, size)
+    p50, p90 = (np.array([quantile(ack_time[groups == g], q) for g in range(size)]) for q in (0.5, 0.9))
+    return GroupStats(tuple(keys), tuple(labels), count.astype(np.int64), acknowledged,
+                      rates.ack_rate, rates.resolve_rate, p50, p90)
 
 
 def by_follower_tier(mentions: MentionLog, scenario) -> GroupStats:
     """Service by the author's follower tier (< 1k, 1k–10k, 10k–100k, ≥ 100k)."""
-    log = mentions.select(answerable(mentions, scenario))
-    return _group_stats(log, follower_tier(log["followers"]), FOLLOWER_TIER_KEYS, tier_labels())
+    from .metrics import FOLLOWER_TIERS, follower_tier
+
+    log = answerable_mentions(mentions, scenario)
+    return _group_stats(log, follower_tier(log["followers"]), FOLLOWER_TIERS, tier_labels())
 
 
 def by_channel(mentions: MentionLog, scenario) -> GroupStats:
     """Service by channel, in the log's channel order."""
-    log = mentions.select(answerable(mentions, scenario))
+    log = answerable_mentions(mentions, scenario)
     return _group_stats(log, np.asarray(log["channel"]), mentions.channels, mentions.channels)
 
 
 def by_type(mentions: MentionLog, scenario) -> GroupStats:
     """Service by true mention type, in the log's type order (types not answered: count 0)."""
-    log = mentions.select(answerable(mentions, scenario))
+    log = answerable_mentions(mentions, scenario)
     return _group_stats(log, np.asarray(log["type"]), mentions.types, mentions.types)
 
 

@@ -18,19 +18,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .differences import Difference, difference, format_estimate, metric_words, verdict
-from .metrics import answerable, replication_metrics
-from .records import MentionLog, Replication
+from .expectation_gap import HourOfWeekBreaches, breach_rate_by_hour_of_week
+from .metrics import replication_metrics
+from .records import Replication
 from .scenario.models import Scenario
 
 if TYPE_CHECKING:  # the report reads comparisons without importing the engine
     from .runner import RunResult
 
-HOURS_OF_WEEK = 168
 # The metrics of the output contract: the terminal table and the report's main table.
 CORE_METRICS = (
     "mentions", "cascade_mentions", "acknowledged_share", "resolved_share", "abandoned_share",
@@ -38,43 +36,6 @@ CORE_METRICS = (
     "resolve_sla_attainment", "ack_breach_rate", "resolve_breach_rate", "agent_hours", "cost",
     "utilization", "max_queue_length",
 )
-# ---------------------------------------------------------------------------------------------
-# Breach rate by hour of week
-
-
-class HourOfWeekBreaches(NamedTuple):
-    """Breach rates by hour of week of arrival (0 = Monday 00:00-01:00); NaN where none arrived."""
-
-    ack_rate: np.ndarray
-    resolve_rate: np.ndarray
-    counts: np.ndarray
-
-
-def hour_of_week(arrival: np.ndarray, start) -> np.ndarray:
-    """Hour of the week (0..167, Monday 00:00 = 0) of times in minutes since `start`."""
-    minute0 = start.weekday() * 1440 + start.hour * 60 + start.minute + start.second / 60
-    return (np.floor((minute0 + np.asarray(arrival, dtype=float)) / 60.0) % HOURS_OF_WEEK).astype(np.int64)
-
-
-def _hourly_rate(hours: np.ndarray, breached: np.ndarray, done: np.ndarray, due: np.ndarray):
-    decided = breached | (done <= due)
-    counts = np.bincount(hours[decided], minlength=HOURS_OF_WEEK)
-    hits = np.bincount(hours[decided & breached], minlength=HOURS_OF_WEEK)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts
-
-
-def breach_by_hour_of_week(mentions: MentionLog, scenario: Scenario) -> HourOfWeekBreaches:
-    """Expectation breach rates by hour of week of arrival, all replications pooled.
-
-    Same population as the summary's breach rates (mentions the team means to answer whose
-    deadline is decided), so the rates averaged with their counts give `ack_breach_rate`.
-    """
-    log = mentions.select(answerable(mentions, scenario))
-    hours = hour_of_week(log["arrival"], scenario.start)
-    ack, counts = _hourly_rate(hours, log["ack_breached"], log["ack_done"], log["ack_expected_by"])
-    res, _ = _hourly_rate(hours, log["resolve_breached"], log["resolve_done"], log["resolve_expected_by"])
-    return HourOfWeekBreaches(ack, res, counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +57,8 @@ class Comparison:
 
     @cached_property
     def per_replication(self) -> tuple[tuple[dict[str, float], ...], ...]:
-        """Every metric of every replication, per scenario."""
+        """Every metric of every replication, per scenario (recomputed from the replications, as
+        a run keeps only their summary: a few percent of the runs' time, once per comparison)."""
         return tuple(tuple(replication_metrics(r.scenario, rep) for rep in r.replications) for r in self.results)
 
     @cached_property
@@ -144,8 +106,9 @@ class Comparison:
         return verdict(self.labels[index], name, self.differences[index][name])
 
     def hour_of_week(self, index: int) -> HourOfWeekBreaches:
+        """Breach rates of scenario `index` by hour of the week of arrival (`sim.expectation_gap`)."""
         result = self.results[index]
-        return breach_by_hour_of_week(result.mentions, result.scenario)
+        return breach_rate_by_hour_of_week(result.mentions, result.scenario)
 
     def table(self, metrics: Sequence[str] = CORE_METRICS) -> str:
         """The printable table `caresim compare` shows (`metrics=self.metrics` for all)."""

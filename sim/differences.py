@@ -3,48 +3,60 @@
 A difference is the compared scenario minus the reference, replication by replication
 (`sim.metrics.paired_difference`); a verdict turns it into words such as
 `batched acknowledges slower (median): +2.93 h [+2.88, +2.98]`.
+
+The words and kinds of the metrics here are the only ones: the run report's summary table,
+the notebook API and the comparison all say a metric the same way.
 """
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .metrics import paired_difference, unpaired_difference
+from .breakdowns import tier_labels
+from .metrics import FOLLOWER_TIERS, paired_difference, unpaired_difference
 
+# Metric -> plain words; the run report's fairness tables order measures this way.
 WORDS = {
     "mentions": "mentions (after warm-up)",
     "answerable_mentions": "mentions the team means to answer",
-    "cascade_mentions": "mentions from viral cascades",
-    "incident_mentions": "mentions from incidents",
     "acknowledged_share": "share acknowledged",
     "resolved_share": "share resolved",
     "abandoned_share": "share abandoned (patience ran out)",
-    "ignored_share": "share ignored by triage",
-    "dropped_share": "share lost in a channel move",
-    "open_share": "share still open at the end",
+    "ignored_share": "share ignored (mis-triaged as a type not answered)",
+    "dropped_share": "share lost in a channel move (never followed through)",
+    "open_share": "share still open at the end of the run",
     "ack_time_p50": "time to acknowledge, median",
     "ack_time_p90": "time to acknowledge, 90th percentile",
     "resolve_time_p50": "time to resolve, median",
     "resolve_time_p90": "time to resolve, 90th percentile",
     "ack_sla_attainment": "acknowledged within the SLA time",
+    "ack_sla_attainment_calendar": "acknowledged within the SLA time, calendar clock",
+    "ack_sla_attainment_business_hours": "acknowledged within the SLA time, business-hours clock",
     "resolve_sla_attainment": "resolved within the SLA time",
+    "resolve_sla_attainment_calendar": "resolved within the SLA time, calendar clock",
+    "resolve_sla_attainment_business_hours": "resolved within the SLA time, business-hours clock",
     "ack_breach_rate": "acknowledgement later than the customer expected",
     "resolve_breach_rate": "resolution later than the customer expected",
-    "ack_expectation_p50": "customers' acknowledgement deadline, median",
+    "ack_expectation_p50": "customers' expected time to acknowledge, median",
+    "cascade_mentions": "mentions from viral cascades",
+    "incident_mentions": "mentions from incidents",
+    "largest_cascade": "largest cascade (mentions, root included)",
+    "breach_caused_share": "share of mentions caused by breaches (closed loop)",
     "agent_hours": "agent hours",
     "cost": "staff cost",
     "utilization": "agent utilization",
     "max_queue_length": "longest queue",
-    "breach_caused_share": "share of mentions fuelled by breaches",
 }
 # Metric -> (words when the compared scenario is higher, when lower, +1 if higher is better,
-# -1 if worse, 0 if neither).
+# -1 if worse, 0 if neither). The SLA's calendar and business-hours variants go as the SLA.
 DIRECTIONS = {
     "mentions": ("draws more mentions", "draws fewer mentions", 0),
     "answerable_mentions": ("has more mentions to answer", "has fewer mentions to answer", 0),
     "cascade_mentions": ("sets off more viral follow-ons", "sets off fewer viral follow-ons", -1),
     "incident_mentions": ("has more incident mentions", "has fewer incident mentions", 0),
+    "largest_cascade": ("has a larger largest cascade", "has a smaller largest cascade", -1),
     "acknowledged_share": ("acknowledges more mentions", "acknowledges fewer mentions", 1),
     "resolved_share": ("resolves more mentions", "resolves fewer mentions", 1),
     "abandoned_share": ("loses more customers to impatience", "loses fewer customers to impatience", -1),
@@ -64,11 +76,15 @@ DIRECTIONS = {
     "cost": ("costs more", "costs less", -1),
     "utilization": ("keeps agents busier", "keeps agents less busy", 0),
     "max_queue_length": ("peaks with a longer queue", "peaks with a shorter queue", -1),
-    "breach_caused_share": ("has more mentions fuelled by breaches", "has fewer mentions fuelled by breaches", -1),
+    "breach_caused_share": ("has more mentions caused by breaches", "has fewer mentions caused by breaches", -1),
 }
-TIER_WORDS = {"lt1k": "authors under 1k followers", "1k_10k": "authors with 1k-10k followers",
-              "10k_100k": "authors with 10k-100k followers", "ge100k": "authors with 100k+ followers"}
-COUNT_METRICS = ("mentions", "answerable_mentions", "cascade_mentions", "incident_mentions", "max_queue_length")
+COUNT_METRICS = ("mentions", "answerable_mentions", "cascade_mentions", "incident_mentions", "largest_cascade",
+                 "max_queue_length")
+SHARE_WORDS = ("share", "attainment", "utilization", "occupancy", "probability")
+# Fairness metrics are `<measure>_<dimension>_<group>`, e.g. `ack_breach_rate_tier_lt1k`.
+FAIRNESS_DIMENSIONS = {"tier": "follower tier", "channel": "channel", "type": "mention type"}
+# The SLA attainment metrics and the stage of `scenario.sla` each is measured against.
+SLA_STAGES = {"ack_sla_attainment": "acknowledge", "resolve_sla_attainment": "resolve"}
 MINUS = "\u2212"
 
 
@@ -76,20 +92,41 @@ MINUS = "\u2212"
 # What a metric is and how to say it
 
 
+def fairness_parts(name: str) -> tuple[str, str, str] | None:
+    """(measure, dimension, group) of a fairness metric such as `ack_breach_rate_tier_lt1k`,
+    or None. The measure must be a known metric; the earliest dimension word splits the name."""
+    hits = [(name.find(f"_{dim}_"), dim) for dim in FAIRNESS_DIMENSIONS if f"_{dim}_" in name]
+    for at, dim in sorted(hits):
+        measure, group = name[:at], name[at + len(dim) + 2:]
+        if measure in WORDS and group:
+            return measure, dim, group
+    return None
+
+
+def group_words(dimension: str, group: str) -> str:
+    """Who a fairness metric is about: `for authors with < 1k followers`, `on twitter`,
+    `for complaint mentions`."""
+    if dimension == "tier":
+        labels = dict(zip(FOLLOWER_TIERS, tier_labels()))
+        return f"for authors with {labels.get(group, group.replace('_', ' '))} followers"
+    return f"on {group}" if dimension == "channel" else f"for {group} mentions"
+
+
 def split_metric(name: str) -> tuple[str, str]:
     """(base metric, words for its group) — `ack_breach_rate_channel_twitter` ->
     (`ack_breach_rate`, `on twitter`); a plain metric has no group words."""
-    for marker, words in (("_tier_", None), ("_channel_", "on {}"), ("_type_", "for {} mentions")):
-        if marker in name:
-            base, group = name.split(marker, 1)
-            return base, TIER_WORDS.get(group, group) if words is None else words.format(group)
-    return name, ""
+    parts = fairness_parts(name)
+    return (parts[0], group_words(parts[1], parts[2])) if parts else (name, "")
 
 
-def metric_words(name: str) -> str:
-    """A metric's name in plain words."""
+def metric_words(name: str, scenario=None) -> str:
+    """A metric's name in plain words; with the scenario, the SLA attainment says its clock
+    when that is not the calendar."""
     base, group = split_metric(name)
     words = WORDS.get(base, base.replace("_", " "))
+    clock = getattr(getattr(scenario, "sla", None), "clock", "calendar")
+    if name in SLA_STAGES and clock != "calendar":
+        words += f", {clock.replace('_', '-')} clock"
     return f"{words}, {group}" if group else words
 
 
@@ -97,7 +134,8 @@ def metric_kind(name: str) -> str:
     """`time` (minutes), `share` (0..1), `count`, `hours`, `money` or `number`."""
     base, _ = split_metric(name)
     parts = base.split("_")
-    if "time" in parts or "expectation" in parts:
+    if ("time" in parts or "wait" in parts or "expectation" in parts or base.endswith("_minutes")
+            or re.fullmatch(r"p\d+", parts[-1])):   # every quantile metric is a duration
         return "time"
     if base in COUNT_METRICS:
         return "count"
@@ -105,7 +143,7 @@ def metric_kind(name: str) -> str:
         return "hours"
     if base == "cost":
         return "money"
-    if any(p in parts for p in ("share", "attainment", "utilization")) or ("breach" in parts and "rate" in parts):
+    if any(p in parts for p in SHARE_WORDS) or ("breach" in parts and base.endswith("_rate")):
         return "share"
     return "number"
 
@@ -206,17 +244,29 @@ def verdict(label: str, name: str, diff: Difference) -> str:
         return f"no clear difference: {numbers}"
     base, group = split_metric(name)
     words = metric_words(name)
-    up, down, _ = DIRECTIONS.get(base, (f"has a higher {words}", f"has a lower {words}", 0))
+    known = _direction(base)
+    up, down, _ = known or (f"has a higher {words}", f"has a lower {words}", 0)
     phrase = up if diff.mean > 0 else down
-    if group and base in DIRECTIONS:
+    if group and known:
         phrase += f", {group}"
     return f"{label} {phrase}: {numbers}"
+
+
+def _direction(base: str) -> tuple[str, str, int] | None:
+    """The DIRECTIONS entry of a base metric; an SLA attainment on a named clock goes as the SLA."""
+    for clock in ("_calendar", "_business_hours"):
+        sla = base.removesuffix(clock)
+        if sla != base and sla in SLA_STAGES:
+            up, down, sense = DIRECTIONS[sla]
+            note = f" ({clock[1:].replace('_', '-')} clock)"
+            return up + note, down + note, sense
+    return DIRECTIONS.get(base)
 
 
 def judgement(name: str, diff: Difference) -> str:
     """`better`, `worse` or `` (no clear difference, or a metric that is neither)."""
     base, _ = split_metric(name)
-    sense = DIRECTIONS.get(base, ("", "", 0))[2]
+    sense = (_direction(base) or ("", "", 0))[2]
     if not diff.clear or sense == 0:
         return ""
     return "better" if (diff.mean > 0) == (sense > 0) else "worse"

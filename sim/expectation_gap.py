@@ -11,12 +11,11 @@ Populations follow the summary metrics (`sim.metrics`): the mentions the company
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from .arrivals.base import week_offset
-from .breakdowns import answerable
+from .breakdowns import BreachRates, breach_rates
+from .metrics import answerable
 from .records import OUTCOMES, MentionLog
 
 HOURS_OF_WEEK = 168
@@ -35,13 +34,8 @@ GAP_STRATA = (
 )
 
 
-class HourOfWeekBreaches(NamedTuple):
-    """Breach rates by hour of the week of arrival (0 = Monday 00:00–01:00); NaN where none."""
-
-    ack_rate: np.ndarray
-    resolve_rate: np.ndarray
-    ack_counts: np.ndarray       # decided mentions (acknowledgement), all replications pooled
-    resolve_counts: np.ndarray   # decided mentions (resolution)
+# Breach rates by hour of the week of arrival (0 = Monday 00:00–01:00), all replications pooled.
+HourOfWeekBreaches = BreachRates
 
 
 def hour_of_week(times: np.ndarray, start) -> np.ndarray:
@@ -50,22 +44,10 @@ def hour_of_week(times: np.ndarray, start) -> np.ndarray:
     return (np.floor(minutes / 60.0) % HOURS_OF_WEEK).astype(np.int64)
 
 
-def _decided_rate(hours: np.ndarray, breached: np.ndarray, done: np.ndarray, due: np.ndarray):
-    decided = breached | (done <= due)
-    counts = np.bincount(hours[decided], minlength=HOURS_OF_WEEK)
-    hits = np.bincount(hours[decided & breached], minlength=HOURS_OF_WEEK)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts
-
-
 def breach_rate_by_hour_of_week(mentions: MentionLog, scenario) -> HourOfWeekBreaches:
     """Acknowledgement and resolution breach rates by hour of the week of arrival."""
     log = mentions.select(answerable(mentions, scenario))
-    hours = hour_of_week(log["arrival"], scenario.start)
-    flags = {k: np.asarray(log[k], dtype=bool) for k in ("ack_breached", "resolve_breached")}
-    ack, ack_n = _decided_rate(hours, flags["ack_breached"], log["ack_done"], log["ack_expected_by"])
-    res, res_n = _decided_rate(hours, flags["resolve_breached"], log["resolve_done"], log["resolve_expected_by"])
-    return HourOfWeekBreaches(ack, res, ack_n, res_n)
+    return breach_rates(log, hour_of_week(log["arrival"], scenario.start), HOURS_OF_WEEK)
 
 
 def hardest_hour(rates: np.ndarray, counts: np.ndarray, min_count: int = MIN_HOUR_MENTIONS,

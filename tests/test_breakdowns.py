@@ -13,6 +13,8 @@ from sim.scenario import parse_scenario
 NAN = float("nan")
 IGNORED = OUTCOMES.index("ignored")
 RESOLVED = OUTCOMES.index("resolved")
+ACKED = OUTCOMES.index("acknowledged")
+OPEN = OUTCOMES.index("open")
 
 
 def scenario(start: str = "2026-01-05T06:30"):
@@ -57,74 +59,98 @@ def test_hour_of_day_counts_from_the_calendar_start():
     assert breakdowns.hour_of_day(sample, start).tolist() == expected
 
 
-def test_breach_rate_by_hour_excludes_ignored_mentions():
-    # start 06:30: arrivals at minute 0 and 20 fall in hour 6, 40 in hour 7, 1440 + 40 in hour 7.
+def test_breach_rate_by_hour_counts_decided_answerable_mentions():
+    # start 06:30: arrivals at minute 0 and 20 fall in hour 6, 40 and 50 in hour 7, 1440 + 40 in
+    # hour 7. Row 4 is noise (not answered): left out. Row 1 is undecided for acknowledgement (not
+    # acknowledged, deadline not passed) and row 2 for resolution; row 5 is mis-triaged and ignored.
     log = make_log(
-        arrival=[0.0, 20.0, 40.0, 1480.0, 50.0],
-        ack_breached=[1, 0, 1, 1, 1],
-        resolve_breached=[0, 0, 1, 0, 1],
-        outcome=[RESOLVED, RESOLVED, RESOLVED, RESOLVED, IGNORED],
+        types=("complaint", "noise"),
+        arrival=[0.0, 20.0, 40.0, 1480.0, 50.0, 45.0],
+        type=[0, 0, 0, 0, 1, 0],
+        ack_done=[70.0, NAN, 45.0, 1490.0, 55.0, NAN],
+        ack_expected_by=[60.0, 80.0, 100.0, 1500.0, 60.0, 50.0],
+        ack_breached=[1, 0, 0, 0, 1, 1],
+        resolve_done=[100.0, NAN, NAN, 1600.0, NAN, NAN],
+        resolve_expected_by=[200.0, 30.0, 2000.0, 1550.0, 60.0, 100.0],
+        resolve_breached=[0, 1, 0, 1, 1, 1],
+        outcome=[RESOLVED, OPEN, ACKED, RESOLVED, IGNORED, IGNORED],
     )
     table = breakdowns.breach_rate_by_hour(log, scenario())
     assert table.hours.tolist() == list(range(24))
-    assert table.counts[6] == 2 and table.counts[7] == 2 and table.counts.sum() == 4
-    assert table.ack_rate[6] == 0.5 and table.ack_rate[7] == 1.0
-    assert table.resolve_rate[6] == 0.0 and table.resolve_rate[7] == 0.5
+    assert table.counts[6] == 2 and table.counts[7] == 3 and table.counts.sum() == 5
+    # acknowledgement decided: rows 0 (late), 2, 3 (in time), 5 (late); resolution: 0, 1, 3, 5
+    assert (table.ack_counts[6], table.ack_counts[7]) == (1, 3)
+    assert (table.resolve_counts[6], table.resolve_counts[7]) == (2, 2)
+    assert table.ack_rate[6] == 1.0 and table.ack_rate[7] == pytest.approx(1 / 3)
+    assert table.resolve_rate[6] == 0.5 and table.resolve_rate[7] == 1.0
     others = [h for h in range(24) if h not in (6, 7)]
     assert np.isnan(table.ack_rate[others]).all() and np.isnan(table.resolve_rate[others]).all()
 
 
-def test_breach_rate_by_followers_tiers():
-    log = make_log(
-        arrival=[0.0] * 6,
-        followers=[50, 999, 1000, 5000, 5000, 200_000],
-        ack_breached=[0, 1, 1, 1, 0, 1],
-        resolve_breached=[0, 0, 0, 1, 1, 0],
-    )
-    table = breakdowns.breach_rate_by_followers(log)
-    assert table.labels == ("< 1k", "1k–10k", "10k–100k", "≥ 100k")
-    assert table.counts.tolist() == [2, 3, 0, 1]
-    np.testing.assert_allclose(table.ack_rate, [0.5, 2 / 3, NAN, 1.0])
-    np.testing.assert_allclose(table.resolve_rate, [0.0, 2 / 3, NAN, 0.0])
-
-
 def test_follower_tiers_put_an_edge_in_the_upper_tier():
+    from sim.metrics import FOLLOWER_TIERS, follower_tier
+
     followers = [0, 999, 1000, 9999, 10_000, 99_999, 100_000, 10**7]
-    assert breakdowns.follower_tier(followers).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert breakdowns.FOLLOWER_TIER_KEYS == ("lt1k", "1k_10k", "10k_100k", "ge100k")
+    assert follower_tier(np.array(followers)).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert FOLLOWER_TIERS == ("lt1k", "1k_10k", "10k_100k", "ge100k")
     assert breakdowns.tier_labels() == ("< 1k", "1k–10k", "10k–100k", "≥ 100k")
 
 
+def test_quantiles_are_the_summarys_inverted_cdf():
+    # the smallest value with at least a share q at or below it: no interpolation
+    assert breakdowns.quantile(np.array([10.0, 90.0]), 0.5) == 10.0
+    assert breakdowns.quantile(np.array([10.0, 20.0, 45.0, 90.0, NAN]), 0.5) == 20.0
+    assert breakdowns.quantile(np.array([10.0, 20.0, 45.0, 90.0]), 0.9) == 90.0
+    assert np.isnan(breakdowns.quantile(np.array([NAN]), 0.5))
+
+
+def answering(*types: str):
+    """A scenario whose team answers `types` of complaint and noise."""
+    return parse_scenario({
+        "name": "hand", "horizon": "2d",
+        "arrivals": {"rate": "10/h", "types": {"complaint": 0.7, "noise": 0.3}},
+        "pools": {"social": {"agents": 2}},
+        "policy": {"respond_to": list(types)},
+    })
+
+
 def test_ack_time_distribution_counts_the_never_acknowledged():
+    # row 4 is noise, not answered: left out; row 5, a complaint mis-triaged and ignored, counts
     log = make_log(
-        arrival=[0.0, 10.0, 20.0, 30.0, 40.0],
-        ack_done=[5.0, 12.0, NAN, 90.0, 41.0],
-        outcome=[RESOLVED, RESOLVED, OUTCOMES.index("abandoned"), RESOLVED, IGNORED],
+        types=("complaint", "noise"),
+        arrival=[0.0, 10.0, 20.0, 30.0, 40.0, 50.0],
+        type=[0, 0, 0, 0, 1, 0],
+        ack_done=[5.0, 12.0, NAN, 90.0, 41.0, NAN],
+        outcome=[RESOLVED, RESOLVED, OUTCOMES.index("abandoned"), RESOLVED, IGNORED, IGNORED],
     )
-    dist = breakdowns.ack_time_distribution(log)
-    assert dist.n == 4
+    dist = breakdowns.ack_time_distribution(log, answering("complaint"))
+    assert dist.n == 5
     assert dist.x.tolist() == [2.0, 5.0, 60.0]
-    assert dist.y.tolist() == [0.25, 0.5, 0.75]
-    assert dist.at(4.99) == 0.25 and dist.at(5.0) == 0.5 and dist.at(1e9) == 0.75
-    assert dist.at(1.0) == 0.0
-    assert dist.reached == 0.75
+    assert dist.y.tolist() == pytest.approx([0.2, 0.4, 0.6])
+    assert dist.at(4.99) == pytest.approx(0.2) and dist.at(5.0) == pytest.approx(0.4)
+    assert dist.at(1.0) == 0.0 and dist.at(1e9) == pytest.approx(0.6)
+    assert dist.reached == pytest.approx(0.6)
+    assert breakdowns.ack_time_distribution(log, answering("complaint", "noise")).n == 6
 
 
 def test_expectation_and_resolve_distributions():
     log = make_log(
+        types=("complaint", "noise"),
         arrival=[0.0, 10.0, 20.0, 30.0],
+        type=[0, 0, 0, 1],
         ack_expected_by=[60.0, 40.0, 140.0, 1000.0],
         resolve_expected_by=[100.0, 110.0, 120.0, 130.0],
         resolve_done=[30.0, NAN, 220.0, 31.0],
-        outcome=[RESOLVED, RESOLVED, RESOLVED, IGNORED],
+        outcome=[RESOLVED, IGNORED, RESOLVED, RESOLVED],
     )
-    ack = breakdowns.expectation_distribution(log)
+    sc = answering("complaint")
+    ack = breakdowns.expectation_distribution(log, sc)
     assert ack.x.tolist() == [30.0, 60.0, 120.0] and ack.n == 3
     assert ack.at(60.0) == pytest.approx(2 / 3)
-    resolve = breakdowns.expectation_distribution(log, "resolve")
+    resolve = breakdowns.expectation_distribution(log, sc, "resolve")
     assert resolve.x.tolist() == [100.0, 100.0, 100.0]
     assert resolve.y.tolist() == pytest.approx([1 / 3, 2 / 3, 1.0])
-    done = breakdowns.resolve_time_distribution(log)
+    done = breakdowns.resolve_time_distribution(log, sc)
     assert done.x.tolist() == [30.0, 200.0] and done.reached == pytest.approx(2 / 3)
 
 
@@ -132,8 +158,47 @@ def test_empty_log_gives_empty_tables():
     log = make_log(arrival=np.zeros(0))
     table = breakdowns.breach_rate_by_hour(log, scenario())
     assert table.counts.sum() == 0 and np.isnan(table.ack_rate).all()
-    dist = breakdowns.ack_time_distribution(log)
+    dist = breakdowns.ack_time_distribution(log, scenario())
     assert dist.n == 0 and len(dist.x) == 0 and np.isnan(dist.at(10.0))
+    assert np.isnan(breakdowns.sla_attainment(log, scenario()))
+
+
+def test_report_tables_agree_with_the_summary_on_a_run():
+    """One replication with mentions not answered, mis-triaged and undecided at the horizon:
+    the hourly breach rates pooled with their counts give the summary's breach rates, and the
+    SLA figure's attainment is the summary's, because they count the same mentions."""
+    from sim.expectation_gap import breach_rate_by_hour_of_week
+    from sim.metrics import answerable
+    from sim.report import ack_vs_expectation_figure
+    from sim.runner import run
+
+    sc = parse_scenario({
+        "name": "agree", "horizon": "3d", "warmup": "6h", "seed": 3, "start": "2026-01-07T10:30",
+        "arrivals": {"rate": "20/h", "types": {"complaint": 0.5, "question": 0.2, "noise": 0.3}},
+        "expectations": {"acknowledge": {"default": {"median": "1h", "sigma": 0.8}},
+                         "resolve": {"default": {"median": "8h", "sigma": 0.8}}},
+        "sla": {"acknowledge": {"within": "1h", "target": 0.9}, "resolve": {"within": "1d", "target": 0.8}},
+        "pools": {"social": {"schedule": [{"days": "daily", "from": "08:00", "to": "20:00", "agents": 2}]}},
+        "policy": {"respond_to": ["complaint", "question"], "triage_accuracy": 0.9},
+    })
+    result = run(sc, replications=1)
+    log, summary = result.mentions, result.summary
+    a = log.select(answerable(log, sc))
+    for stage in ("ack", "resolve"):
+        # the summary's rule, written out: a breach counts once the expectation is decided
+        breached = np.asarray(a[f"{stage}_breached"])
+        decided = breached | (a[f"{stage}_done"] <= a[f"{stage}_expected_by"])
+        assert (~decided).any() and breached[decided].mean() == pytest.approx(summary[f"{stage}_breach_rate"]["mean"])
+        for table in (breakdowns.breach_rate_by_hour(log, sc), breach_rate_by_hour_of_week(log, sc)):
+            rate, counts = getattr(table, f"{stage}_rate"), getattr(table, f"{stage}_counts")
+            assert counts.sum() == decided.sum()
+            assert np.nansum(rate * counts) / counts.sum() == pytest.approx(breached[decided].mean())
+    assert (np.asarray(log["outcome"])[answerable(log, sc)] == IGNORED).any()   # mis-triaged, counted
+    attained = summary["ack_sla_attainment"]["mean"]
+    assert breakdowns.sla_attainment(log, sc) == pytest.approx(attained)
+    assert breakdowns.sla_attainment(log, sc, "resolve") == pytest.approx(summary["resolve_sla_attainment"]["mean"])
+    texts = [t.get_text() for t in ack_vs_expectation_figure(log, sc).axes[0].texts]
+    assert any(f"acknowledged within the SLA time: {attained:.1%}" in t for t in texts)
 
 
 def test_queue_series_mean_over_replications_per_time_and_pool():
@@ -176,8 +241,6 @@ def test_queue_series_mean_marks_missing_cells_and_whole_team_rows():
 
 TYPES = ("complaint", "noise", "praise")
 CHANNELS = ("twitter", "facebook")
-ACKED = OUTCOMES.index("acknowledged")
-OPEN = OUTCOMES.index("open")
 
 
 def fairness_scenario():
@@ -228,14 +291,14 @@ def test_by_follower_tier_by_hand():
     # < 1k: rows 0, 1 (ack times 10, 90; row 1's resolution undecided)
     # 1k-10k: rows 2, 3 (row 4 is noise); 10k-100k: row 5, nothing decided; >= 100k: rows 6, 7
     assert_stats(stats, [2, 2, 1, 2], [1.0, 0.5, 0.0, 1.0], [0.5, 0.5, NAN, 0.5], [0.0, 1.0, NAN, 0.5],
-                 [50.0, 20.0, NAN, 25.0], [82.0, 20.0, NAN, 41.0])
+                 [10.0, 20.0, NAN, 5.0], [90.0, 20.0, NAN, 45.0])
 
 
 def test_by_channel_by_hand():
     stats = breakdowns.by_channel(fairness_log(), fairness_scenario())
     assert stats.keys == stats.labels == CHANNELS
     # twitter: rows 0, 2, 3, 7, ack times 10, 20, 45; facebook: rows 1, 5, 6, ack times 90, 5
-    assert_stats(stats, [4, 3], [0.75, 2 / 3], [0.5, 0.5], [0.75, 0.0], [20.0, 47.5], [40.0, 81.5])
+    assert_stats(stats, [4, 3], [0.75, 2 / 3], [0.5, 0.5], [0.75, 0.0], [20.0, 5.0], [45.0, 90.0])
 
 
 def test_by_type_by_hand_leaves_out_types_not_answered():
@@ -243,7 +306,7 @@ def test_by_type_by_hand_leaves_out_types_not_answered():
     assert stats.keys == TYPES
     # complaint: rows 0, 1, 3, 5, 7 (ack times 10, 20, 45, 90); noise: none; praise: rows 2, 6
     assert_stats(stats, [5, 0, 2], [0.8, NAN, 0.5], [0.5, NAN, 0.5], [2 / 3, NAN, 0.5],
-                 [32.5, NAN, 5.0], [76.5, NAN, 5.0])
+                 [20.0, NAN, 5.0], [90.0, NAN, 5.0])
 
 
 def test_fairness_pools_replications():
@@ -271,6 +334,8 @@ def test_fairness_tables_agree_with_the_summary_metrics():
             for stage, rates in (("ack", stats.ack_breach_rate), ("resolve", stats.resolve_breach_rate)):
                 value = metrics[f"{stage}_breach_rate_{dim}_{key}"]
                 assert value == pytest.approx(rates[i], nan_ok=True), (stage, dim, key)
+            # the same quantile definition: exact sample values, no interpolation
+            assert metrics[f"ack_time_p50_{dim}_{key}"] == pytest.approx(stats.ack_time_p50[i], nan_ok=True)
 
 
 # --- Cascades ---------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-from datetime import datetime
 
 import numpy as np
 import pytest
@@ -18,15 +17,13 @@ import sim
 from sim.cli import main
 from sim.comparison import (
     CORE_METRICS,
-    breach_by_hour_of_week,
     compare,
     comparison_csv,
-    hour_of_week,
     unique_labels,
     write_comparison,
 )
 from sim.differences import Difference, format_estimate, verdict
-from sim.metrics import paired_difference, replication_metrics, unpaired_difference
+from sim.metrics import paired_difference, unpaired_difference
 from sim.progress import Progress, format_seconds, render
 from sim.scenario import parse_scenario
 
@@ -121,25 +118,6 @@ def test_format_estimate_units():
 
 def test_unique_labels():
     assert unique_labels(["a", "b", "a", "a"]) == ["a", "b", "a-2", "a-3"]
-
-
-# --- hour of week ----------------------------------------------------------------------------
-
-
-def test_hour_of_week_counts_from_monday_midnight():
-    start = datetime(2026, 1, 7, 10, 30)  # Wednesday: minute 2 * 1440 + 630 of the week
-    hours = hour_of_week(np.array([0.0, 29.9, 30.0, 90.0, 7 * 1440.0 + 30.0, 110 * 60.0]), start)
-    assert hours.tolist() == [58, 58, 59, 60, 59, (58 * 60 + 30 + 110 * 60) // 60 % 168]
-
-
-def test_breach_by_hour_of_week_averages_to_the_summary_rate():
-    scenario = small()
-    result = sim.run(scenario, replications=1, progress=False)
-    table = breach_by_hour_of_week(result.mentions, scenario)
-    assert table.ack_rate.shape == (168,)
-    rate = np.nansum(table.ack_rate * table.counts) / table.counts.sum()
-    metrics = replication_metrics(scenario, result.replications[0])
-    assert rate == pytest.approx(metrics["ack_breach_rate"])
 
 
 # --- common random numbers -------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_summary_table_groups_new_metrics(result):
         "cascade_mentions", "incident_mentions", "largest_cascade", "breach_caused_share"]
     assert section("Other") == ["some_new_metric"]
     assert names.index("ack_sla_attainment_business_hours") == names.index("ack_sla_attainment") + 1
-    assert "authors with &lt; 1k followers: acknowledgement later than the customer expected" in table
+    assert "acknowledgement later than the customer expected, for authors with &lt; 1k followers" in table
     row = table[table.index("<code>ack_sla_attainment_business_hours</code>"):]
     assert "business-hours clock" in table and 'class="ok"' in row.split("</tr>")[0]
 

@@ -1,9 +1,8 @@
 """Plots (PNG) and the self-contained `report.html` of a run; reads results, never the engine."""
+from ..differences import fairness_parts, metric_words
 from .html import (
     RunResultLike,
-    fairness_parts,
     format_metric,
-    metric_words,
     render_html,
     render_plots,
     scenario_yaml,

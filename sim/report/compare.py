@@ -11,17 +11,15 @@ import math
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
-from ..comparison import CORE_METRICS, HOURS_OF_WEEK, Comparison
+from ..comparison import CORE_METRICS, Comparison
 from ..differences import format_estimate, judgement, metric_words
-from .plots import figure_png
+from ..expectation_gap import HOURS_OF_WEEK
+from .html import BASE_CSS
+from .plots import TEXT_COLOR, _figure, _style, figure_png
 
-DPI = 110
-TEXT_COLOR = "#222222"
-GRID = {"color": "#dddddd", "linewidth": 0.8}
 # One colour per scenario, the reference first (colour-blind-safe Okabe-Ito order).
 COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -32,29 +30,15 @@ FIGURES = (
      "acknowledgement (left) or resolution (right) passed. Bars are 95 % confidence intervals "
      "over replications. Down and to the left is cheaper and kinder."),
     ("breach_by_hour_of_week.png", "Expectation breaches by hour of the week",
-     "Share of mentions whose author's deadline passed, by hour of the week of arrival, all "
-     "replications pooled; one line per scenario. Gaps are hours in which no mention arrived."),
+     "Share of the mentions the team means to answer whose author's deadline passed, among those "
+     "whose deadline is decided (passed, or met) as in the summary's breach rates, by hour of the "
+     "week of arrival, all replications pooled; one line per scenario. Gaps are hours without "
+     "such a mention."),
 )
 
 
 def color(index: int) -> str:
     return COLORS[index % len(COLORS)]
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _style(ax) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color("#999999")
-    ax.tick_params(colors=TEXT_COLOR, labelsize=9)
-    ax.grid(True, **GRID)
-    ax.set_axisbelow(True)
 
 
 def _errors(stats: dict[str, float]) -> tuple[float, list[list[float]] | None]:
@@ -71,7 +55,7 @@ def cost_vs_breach_figure(cmp: Comparison) -> Figure:
     fig.suptitle("Cost against customers let down", fontsize=13, fontweight="bold", color=TEXT_COLOR)
     for ax, metric, title in zip(axes, ("ack_breach_rate", "resolve_breach_rate"),
                                  ("acknowledgement later than expected", "resolution later than expected")):
-        _style(ax)
+        _style(ax, grid="both")
         ax.set_title(title, fontsize=10, color="#555555")
         for i, label in enumerate(cmp.labels):
             x, xerr = _errors(cmp.stats(i, metric))
@@ -100,8 +84,7 @@ def hour_of_week_figure(cmp: Comparison) -> Figure:
     handles = []
     for ax, field, title in zip(axes, ("ack_rate", "resolve_rate"),
                                 ("acknowledgement later than expected", "resolution later than expected")):
-        _style(ax)
-        ax.grid(False, axis="x")  # the day boundaries are the vertical guides
+        _style(ax)  # no vertical grid: the day boundaries are the vertical guides
         ax.set_title(title, fontsize=10, color="#555555", loc="left")
         for i, (label, table) in enumerate(zip(cmp.labels, tables)):
             rate = getattr(table, field)
@@ -132,28 +115,13 @@ def render_figures(cmp: Comparison) -> dict[str, bytes]:
     }
 
 
-CSS = """
-body { margin: 0; background: #f6f6f4; color: #222; font: 15px/1.5 system-ui, -apple-system,
-  "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
-h1 { font-size: 26px; margin: 8px 0 4px; }
-h2 { font-size: 19px; margin: 36px 0 10px; border-bottom: 1px solid #e2e2e2; padding-bottom: 4px; }
-.facts { color: #555; font-size: 14px; }
-.facts span { margin-right: 18px; white-space: nowrap; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { padding: 5px 10px; border-bottom: 1px solid #ececec; text-align: left; vertical-align: top; }
-th { background: #fafafa; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+CSS = BASE_CSS + """
+main { max-width: 1200px; }
 td small { color: #777; }
-code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #555; }
 .better { color: #1e7b34; } .worse { color: #b3261e; } .same { color: #777; }
-.note { color: #666; font-size: 13px; }
 .warn { background: #fff6e5; border: 1px solid #f0d9a8; padding: 8px 12px; }
-figure { margin: 12px 0 28px; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 13.5px; margin-top: 6px; }
 details summary { cursor: pointer; color: #334; font-weight: 600; margin: 8px 0; }
-""".strip()
+""".rstrip()
 
 
 def _estimate_cell(cmp: Comparison, index: int, name: str) -> str:

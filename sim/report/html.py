@@ -9,13 +9,20 @@ from __future__ import annotations
 import base64
 import html
 import math
-import re
 from pathlib import Path
 from typing import Protocol
 
 import yaml
 
-from .. import breakdowns
+from ..differences import (
+    FAIRNESS_DIMENSIONS,
+    SLA_STAGES,
+    WORDS,
+    fairness_parts,
+    metric_kind,
+    metric_words,
+)
+from ..metrics import FOLLOWER_TIERS
 from ..records import MentionLog, Replication, TimeSeries
 from .plots import (
     ack_vs_expectation_figure,
@@ -50,11 +57,14 @@ class RunResultLike(Protocol):
 PLOTS = (
     ("queues.png", "Queues and staffing",
      "Mentions waiting for acknowledgement and for resolution, averaged over replications per "
-     "interval, with the agents on duty in each pool (right axis). The shaded band is the warm-up."),
+     "interval, with the agents on duty in each pool (right axis). The series starts at the end "
+     "of the warm-up, when the metrics start counting."),
     ("ack_vs_expectation.png", "Acknowledgement time against customer expectation",
-     "Blue: share of mentions acknowledged within a given time. Grey: share of customers whose "
-     "own deadline is at most that time. Where grey lies above blue, customers expected faster "
-     "replies than they got. The vertical line is the company's SLA."),
+     "Blue: share of the mentions the team means to answer acknowledged within a given time. "
+     "Grey: share of their authors whose own deadline is at most that time. Where grey lies above "
+     "blue, customers expected faster replies than they got. The vertical line is the company's "
+     "SLA; the attainment in the box is counted as in the summary (mentions served, or whose SLA "
+     "window closed by the end of the run, on the SLA's clock)."),
     ("expectation_gap.png", "The expectation gap, customer by customer",
      "Up to thirty customers of the first replication, chosen across outcomes. Each row starts at the "
      "customer's mention: the thin line is the wait for a first reply, the band the wait for a "
@@ -62,14 +72,16 @@ PLOTS = (
      "met, red where it passed. A reply within minutes still leaves a customer let down when the "
      "resolution comes after their deadline."),
     ("ack_vs_resolution.png", "Fast first replies, slow resolutions",
-     "Time to acknowledge (blue) and time to resolve (orange) for the mentions expecting a reply, "
-     "all replications pooled, on one log time axis. Left: how many mentions took how long. "
+     "Time to acknowledge (blue) and time to resolve (orange) for the mentions the team means to "
+     "answer, all replications pooled, on one log time axis. Left: how many mentions took how long. "
      "Right: the share done within a time, solid, against the share of customers expecting it "
      "within that time, dashed. Mentions never acknowledged or resolved within the run count in "
      "the population, so the solid curves stop short of 100 %."),
     ("breach_by_hour.png", "Expectation breaches by hour of day",
-     "Share of mentions (expecting a reply) whose author's acknowledgement or resolution deadline "
-     "passed, by hour of day of arrival; below, the number of mentions per replication in each hour."),
+     "Share of the mentions the team means to answer whose author's acknowledgement or resolution "
+     "deadline passed, by hour of day of arrival, among those whose deadline is decided (passed, "
+     "or met) as in the summary's breach rates; below, the number of these mentions per "
+     "replication in each hour."),
     ("arrivals.png", "Arrivals per interval",
      "Mentions arriving per report interval, mean over replications, coloured by origin: the base "
      "stream, follow-ons of viral cascades, incident bursts. The dashed line is what the base rate "
@@ -90,76 +102,42 @@ SECTIONS = (
     ("Fairness", ("breach_by_tier.png",), "fairness"),
 )
 
-# Metric -> plain words; the table follows this order, then any other metrics as given.
-METRICS = {
-    "mentions": "mentions (after warm-up)",
-    "answerable_mentions": "mentions the team means to answer",
-    "acknowledged_share": "share acknowledged",
-    "resolved_share": "share resolved",
-    "abandoned_share": "share abandoned (patience ran out)",
-    "ignored_share": "share ignored (mis-triaged as a type not answered)",
-    "dropped_share": "share moved off channel and never followed through",
-    "open_share": "share still open at the horizon",
-    "ack_time_p50": "time to acknowledge, median",
-    "ack_time_p90": "time to acknowledge, 90th percentile",
-    "resolve_time_p50": "time to resolve, median",
-    "resolve_time_p90": "time to resolve, 90th percentile",
-    "ack_sla_attainment": "acknowledged within the SLA time",
-    "ack_sla_attainment_calendar": "acknowledged within the SLA time, calendar clock",
-    "ack_sla_attainment_business_hours": "acknowledged within the SLA time, business-hours clock",
-    "resolve_sla_attainment": "resolved within the SLA time",
-    "resolve_sla_attainment_calendar": "resolved within the SLA time, calendar clock",
-    "resolve_sla_attainment_business_hours": "resolved within the SLA time, business-hours clock",
-    "ack_breach_rate": "acknowledgement later than the customer expected",
-    "resolve_breach_rate": "resolution later than the customer expected",
-    "ack_expectation_p50": "customers' expected acknowledgement time, median",
-    "cascade_mentions": "mentions from viral cascades",
-    "incident_mentions": "mentions from incidents",
-    "largest_cascade": "largest cascade (mentions, root included)",
-    "breach_caused_share": "share of mentions caused by breaches (closed loop)",
-    "agent_hours": "agent hours",
-    "cost": "staff cost",
-    "utilization": "agent utilization",
-    "max_queue_length": "longest queue",
-}
-SHARE_WORDS = ("share", "attainment", "utilization", "occupancy", "probability")
-COUNT_METRICS = ("mentions", "answerable_mentions", "cascade_mentions", "incident_mentions",
-                 "largest_cascade", "max_queue_length")
-# Fairness metrics are `<measure>_<dimension>_<group>`, e.g. `ack_breach_rate_tier_lt1k`.
-FAIRNESS_DIMENSIONS = {"tier": "follower tier", "channel": "channel", "type": "mention type"}
-# Within a fairness group, measures in this order, then any other in `METRICS` order.
+# Within a fairness group, measures in this order, then any other in `sim.differences.WORDS` order.
 FAIRNESS_MEASURES = ("ack_breach_rate", "resolve_breach_rate", "ack_time_p50", "ack_time_p90",
                      "resolve_time_p50", "resolve_time_p90")
-SLA_STAGES = {"ack_sla_attainment": "acknowledge", "resolve_sla_attainment": "resolve"}
 
-CSS = """
+# Styles both report pages (this one and the comparison's) share.
+BASE_CSS = """
 body { margin: 0; background: #f6f6f4; color: #222; font: 15px/1.5 system-ui, -apple-system,
   "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+main { margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
 h1 { font-size: 26px; margin: 8px 0 4px; }
 h2 { font-size: 19px; margin: 36px 0 10px; border-bottom: 1px solid #e2e2e2; padding-bottom: 4px; }
-.lead { font-size: 16px; color: #444; margin: 4px 0 12px; }
 .facts { color: #555; font-size: 14px; }
 .facts span { margin-right: 18px; white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { padding: 5px 10px; border-bottom: 1px solid #ececec; text-align: left; }
+th, td { padding: 5px 10px; border-bottom: 1px solid #ececec; text-align: left; vertical-align: top; }
 th { background: #fafafa; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.group td { background: #f3f5f8; font-weight: 600; color: #334; }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #555; }
-.ok { color: #1e7b34; } .warn { color: #a86400; } .bad { color: #b3261e; }
 .note { color: #666; font-size: 13px; }
+figure { margin: 12px 0 28px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 13.5px; margin-top: 6px; }
+""".strip()
+CSS = BASE_CSS + """
+main { max-width: 1100px; }
+.lead { font-size: 16px; color: #444; margin: 4px 0 12px; }
+tr.group td { background: #f3f5f8; font-weight: 600; color: #334; }
+.ok { color: #1e7b34; } .warn { color: #a86400; } .bad { color: #b3261e; }
 ul.brief { background: #f3f6fa; border-left: 4px solid #1f5fa8; margin: 14px 0 6px;
   padding: 10px 18px 10px 34px; font-size: 15.5px; }
 ul.brief li { margin: 5px 0; }
 h3 { font-size: 15.5px; margin: 22px 0 8px; color: #333; }
 table.fair td:first-child { white-space: nowrap; }
-figure { margin: 12px 0 28px; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 13.5px; margin-top: 6px; }
 pre { background: #f7f7f7; border: 1px solid #e5e5e5; padding: 12px 14px; overflow-x: auto;
   font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-""".strip()
+""".rstrip()
 
 GROUPS = (
     ("Volume", ("mentions", "answerable_mentions")),
@@ -176,35 +154,6 @@ GROUPS = (
 )
 
 
-def fairness_parts(name: str) -> tuple[str, str, str] | None:
-    """(measure, dimension, group) of a fairness metric such as `ack_breach_rate_tier_lt1k`,
-    or None. The measure must be a known metric; the earliest dimension word splits the name."""
-    hits = [(name.find(f"_{dim}_"), dim) for dim in FAIRNESS_DIMENSIONS if f"_{dim}_" in name]
-    for at, dim in sorted(hits):
-        measure, group = name[:at], name[at + len(dim) + 2:]
-        if measure in METRICS and group:
-            return measure, dim, group
-    return None
-
-
-def _measure(name: str) -> str:
-    parts = fairness_parts(name)
-    return parts[0] if parts else name
-
-
-def _is_time(name: str) -> bool:
-    name = _measure(name)
-    parts = name.split("_")
-    quantile = bool(re.fullmatch(r"p\d+", parts[-1]))   # every quantile metric is a duration
-    return "time" in parts or "wait" in parts or quantile or name.endswith("_minutes")
-
-
-def _is_share(name: str) -> bool:
-    name = _measure(name)
-    parts = name.split("_")
-    return any(word in parts for word in SHARE_WORDS) or (name.endswith("_rate") and "breach" in parts)
-
-
 def _number(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
@@ -216,7 +165,8 @@ def _number(value: float) -> str:
 def format_metric(name: str, values: list[float]) -> list[str]:
     """Format a metric's numbers alike: shares as %, times in a unit chosen by the first value."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
-    if _is_time(name):
+    kind = metric_kind(name)
+    if kind == "time":
         scale, unit = 1.0, "min"
         head = finite[0] if finite else 0.0
         if head >= 2880:
@@ -224,9 +174,9 @@ def format_metric(name: str, values: list[float]) -> list[str]:
         elif head >= 120:
             scale, unit = 60.0, "h"
         fmt = lambda v: f"{v / scale:,.1f} {unit}"  # noqa: E731
-    elif _is_share(name):
+    elif kind == "share":
         fmt = lambda v: f"{v:.1%}"  # noqa: E731
-    elif _measure(name) in COUNT_METRICS:
+    elif kind == "count":
         fmt = lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}"  # noqa: E731
     else:
         fmt = _number
@@ -235,7 +185,7 @@ def format_metric(name: str, values: list[float]) -> list[str]:
 
 def _group_order(dimension: str, scenario) -> list[str]:
     if dimension == "tier":
-        return list(breakdowns.FOLLOWER_TIER_KEYS)
+        return list(FOLLOWER_TIERS)
     return list(scenario.channels if dimension == "channel" else scenario.types)
 
 
@@ -244,7 +194,7 @@ def _ordered_metrics(summary: dict[str, dict[str, float]], scenario) -> list[tup
     natural order: tiers by reach, channels and types as the scenario lists them), then Other."""
     grouped = [(title, [m for m in names if m in summary]) for title, names in GROUPS]
     known = {m for _, names in GROUPS for m in names}
-    measures = list(FAIRNESS_MEASURES) + [m for m in METRICS if m not in FAIRNESS_MEASURES]
+    measures = list(FAIRNESS_MEASURES) + [m for m in WORDS if m not in FAIRNESS_MEASURES]
     fair = {m: parts for m in summary if m not in known and (parts := fairness_parts(m))}
     for dim, words in FAIRNESS_DIMENSIONS.items():
         order = _group_order(dim, scenario)
@@ -255,23 +205,6 @@ def _ordered_metrics(summary: dict[str, dict[str, float]], scenario) -> list[tup
         known.update(names)
     grouped.append(("Other", [m for m in summary if m not in known]))
     return [(title, names) for title, names in grouped if names]
-
-
-def metric_words(name: str, scenario=None) -> str:
-    """Plain words for a metric name (fairness metrics: the group, then the measure)."""
-    parts = fairness_parts(name)
-    if parts:
-        measure, dim, group = parts
-        if dim == "tier":
-            labels = dict(zip(breakdowns.FOLLOWER_TIER_KEYS, breakdowns.tier_labels()))
-            where = f"authors with {labels.get(group, group.replace('_', ' '))} followers"
-        else:
-            where = f"{FAIRNESS_DIMENSIONS[dim]} {group}"
-        return f"{where}: {METRICS[measure]}"
-    words = METRICS.get(name, name.replace("_", " "))
-    if name in SLA_STAGES and scenario is not None and getattr(scenario.sla, "clock", "calendar") != "calendar":
-        words += f", {scenario.sla.clock.replace('_', '-')} clock"
-    return words
 
 
 def _sla_status(name: str, stats: dict[str, float], scenario) -> str:
@@ -316,7 +249,11 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
 
 
 def scenario_yaml(scenario) -> str:
-    """The scenario as YAML (validated values: durations in minutes, rates per minute)."""
+    """The scenario as YAML (validated values: durations in minutes, rates per minute).
+
+    Not `sim.output.scenario_yaml`: that one takes a run result, escapes non-ASCII text (this
+    page shows it as written), and its module imports the runner, which the report never does.
+    """
     data = scenario.model_dump(mode="json", by_alias=True)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
 

@@ -51,13 +51,14 @@ def _figure(width: float = 10.0, height: float = 4.8) -> Figure:
     return fig
 
 
-def _style(ax) -> None:
+def _style(ax, grid: str = "y") -> None:
+    """Light spines and ticks, a grid along `grid` (`y`, `x` or `both`) behind the data."""
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_color("#999999")
     ax.tick_params(colors=TEXT_COLOR, labelsize=9)
-    ax.grid(True, axis="y", **GRID)
+    ax.grid(True, axis=grid, **GRID)
     ax.set_axisbelow(True)
 
 
@@ -76,42 +77,57 @@ def _calendar(scenario, minutes: np.ndarray) -> np.ndarray:
     return start + np.round(np.asarray(minutes, dtype=float) * 60_000).astype("timedelta64[ms]")
 
 
-def queues_figure(series: TimeSeries, scenario) -> Figure:
-    """Acknowledgement and resolution queues over time (mean over replications), agents on duty per pool."""
+def _series_figure(series: TimeSeries, scenario, title: str, subtitle: str):
+    """A figure for a time series over calendar time: (figure, axes, the series averaged over
+    replications, or None when nothing was recorded). `subtitle`, after the scenario's name,
+    may use `{reps}` and `{interval}`."""
     fig = _figure(10.5, 5.0)
     ax = fig.add_subplot()
     _style(ax)
     reps = breakdowns.replication_count(series) if len(series.time) else 0
-    interval = format_duration(scenario.report_interval)
-    _title(fig, ax, "Queues and staffing over time",
-           f"{scenario.name}: waiting mentions, mean over {reps} replication{'s' * (reps != 1)} "
-           f"per {interval} interval; agents on duty on the right axis")
+    runs = f"{reps} replication{'s' * (reps != 1)}"
+    _title(fig, ax, title, f"{scenario.name}: "
+           + subtitle.format(reps=runs, interval=format_duration(scenario.report_interval)))
     if len(series.time) == 0:
         _no_data(ax, "no time series recorded")
-        return fig
-    mean = breakdowns.queue_series_mean(series)
-    step = np.append(mean.time, min(mean.time[-1] + scenario.report_interval, max(scenario.end, mean.time[-1])))
-    x = _calendar(scenario, step)
+        return fig, ax, None
+    return fig, ax, breakdowns.queue_series_mean(series)
 
-    def stairs(values: np.ndarray) -> np.ndarray:
-        return np.append(values, values[-1])
 
-    lines = []
-    if mean.time[0] < scenario.warmup:  # the series may start at the end of the warm-up
-        lines.append(ax.axvspan(x[0], _calendar(scenario, np.array([scenario.warmup]))[0], color="#ececec",
-                   zorder=0, label="warm-up (not in the metrics)"))
-    for name, label, color in (("ack_queue", "waiting for acknowledgement", ACK_COLOR),
-                               ("resolve_queue", "waiting for resolution", RESOLVE_COLOR)):
-        if name in mean.values:
-            lines += ax.step(x, stairs(mean.total(name)), where="post", color=color, linewidth=1.0, label=label)
-    ax.set_ylabel("mentions waiting", color=TEXT_COLOR)
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+def _calendar_axis(ax, x: np.ndarray) -> None:
     locator = AutoDateLocator(minticks=4, maxticks=12)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.set_xlim(x[0], x[-1])
     ax.set_xlabel("calendar time", color=TEXT_COLOR)
+
+
+def _stairs(values: np.ndarray) -> np.ndarray:
+    """Step values with the last repeated, to draw `where="post"` steps up to the last edge."""
+    return np.append(values, values[-1])
+
+
+def queues_figure(series: TimeSeries, scenario) -> Figure:
+    """Acknowledgement and resolution queues over time (mean over replications), agents on duty per pool.
+
+    The series starts at the end of the warm-up (`sim.engine.collect`), as the metrics do.
+    """
+    fig, ax, mean = _series_figure(
+        series, scenario, "Queues and staffing over time",
+        "waiting mentions, mean over {reps} per {interval} interval; agents on duty on the right axis")
+    if mean is None:
+        return fig
+    step = np.append(mean.time, min(mean.time[-1] + scenario.report_interval, max(scenario.end, mean.time[-1])))
+    x = _calendar(scenario, step)
+    lines = []
+    for name, label, color in (("ack_queue", "waiting for acknowledgement", ACK_COLOR),
+                               ("resolve_queue", "waiting for resolution", RESOLVE_COLOR)):
+        if name in mean.values:
+            lines += ax.step(x, _stairs(mean.total(name)), where="post", color=color, linewidth=1.0, label=label)
+    ax.set_ylabel("mentions waiting", color=TEXT_COLOR)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    _calendar_axis(ax, x)
 
     if "agents_on_duty" in mean.values:
         staff = ax.twinx()
@@ -122,7 +138,7 @@ def queues_figure(series: TimeSeries, scenario) -> Figure:
         staff.spines["right"].set_color("#999999")
         staff.tick_params(colors=TEXT_COLOR, labelsize=9)
         for i, pool in enumerate(mean.pools):
-            lines += staff.step(x, stairs(mean.values["agents_on_duty"][i]), where="post",
+            lines += staff.step(x, _stairs(mean.values["agents_on_duty"][i]), where="post",
                                 color=STAFF_COLORS[i % len(STAFF_COLORS)], linewidth=1.0,
                                 linestyle=(0, (4, 2)), alpha=0.9, label=f"agents on duty: {pool}")
         top = np.nanmax(mean.values["agents_on_duty"]) if np.isfinite(mean.values["agents_on_duty"]).any() else 1
@@ -158,10 +174,10 @@ def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
     _style(ax)
     sla = scenario.sla.acknowledge
     _title(fig, ax, "How fast we acknowledged, and how fast customers expected it",
-           f"{scenario.name}: share of mentions expecting a reply, all replications pooled; "
+           f"{scenario.name}: share of the mentions the team means to answer, all replications pooled; "
            f"company SLA: {sla.target:.0%} within {format_duration(sla.within)}")
-    acked = breakdowns.ack_time_distribution(mentions)
-    expected = breakdowns.expectation_distribution(mentions, "acknowledge")
+    acked = breakdowns.ack_time_distribution(mentions, scenario)
+    expected = breakdowns.expectation_distribution(mentions, scenario, "acknowledge")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     ax.set_ylabel("share of mentions (cumulative)", color=TEXT_COLOR)
@@ -185,8 +201,10 @@ def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
                 fontsize=9, color=TEXT_COLOR,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     if acked.n:
-        facts = (f"acknowledged within the SLA time: {acked.at(sla.within):.1%} "
-                 f"(target {sla.target:.0%})\n"
+        # as the summary counts it: served, or SLA window closed by the horizon, on the SLA's clock
+        clock = " (business hours)" if getattr(scenario.sla, "clock", "calendar") == "business_hours" else ""
+        facts = (f"acknowledged within the SLA time{clock}: "
+                 f"{breakdowns.sla_attainment(mentions, scenario):.1%} (target {sla.target:.0%})\n"
                  f"customers expecting a reply within that time: {expected.at(sla.within):.1%}\n"
                  f"never acknowledged within the horizon: {1 - acked.reached:.1%}")
         # upper left: empirical CDFs rarely reach there (they start low at the left edge)
@@ -198,24 +216,25 @@ def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
 
 
 def breach_by_hour_figure(mentions: MentionLog, scenario) -> Figure:
-    """Share of mentions breaching their author's expectation, by hour of day of arrival."""
+    """Share of the answerable mentions breaching their author's expectation, by hour of day of
+    arrival (among those whose expectation is decided, as the summary's breach rates)."""
     fig = _figure(10.0, 5.4)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1)})
     for ax in (top, bottom):
         _style(ax)
     _title(fig, top, "When customers are let down: expectation breaches by hour of day",
-           f"{scenario.name}: share of mentions expecting a reply whose author's deadline passed, "
-           "by hour of arrival, all replications pooled")
+           f"{scenario.name}: share of the mentions the team means to answer whose author's deadline "
+           "passed, by hour of arrival, all replications pooled")
     table = breakdowns.breach_rate_by_hour(mentions, scenario)
     width = 0.4
     top.bar(table.hours - width / 2, table.ack_rate, width, color=ACK_COLOR, label="acknowledgement late or never")
     top.bar(table.hours + width / 2, table.resolve_rate, width, color=RESOLVE_COLOR, label="resolution late or never")
-    top.set_ylim(0, 1.0 if not np.isfinite(table.ack_rate).any() else
-                 min(1.0, 1.15 * max(np.nanmax(table.ack_rate), np.nanmax(table.resolve_rate), 0.05)))
+    rates = np.concatenate([table.ack_rate, table.resolve_rate])
+    top.set_ylim(0, min(1.0, 1.15 * max(float(np.nanmax(rates)), 0.05)) if np.isfinite(rates).any() else 1.0)
     top.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     top.set_ylabel("breach rate", color=TEXT_COLOR)
     fig.legend(handles=top.containers, loc="outside lower center", fontsize=9, frameon=False, ncol=2)
-    if table.counts.sum() == 0:
+    if table.ack_counts.sum() + table.resolve_counts.sum() == 0:
         _no_data(top)
 
     reps = len(np.unique(np.asarray(mentions["replication"]))) if len(mentions) else 0
@@ -239,45 +258,30 @@ def arrivals_figure(series: TimeSeries, mentions: MentionLog | None, scenario) -
 
     Without mention records (`None` or empty) only the time series' total is drawn.
     """
-    fig = _figure(10.5, 5.0)
-    ax = fig.add_subplot()
-    _style(ax)
-    reps = breakdowns.replication_count(series) if len(series.time) else 0
-    interval = format_duration(scenario.report_interval)
-    _title(fig, ax, "Arrivals per interval: the base stream, and the bursts on top of it",
-           f"{scenario.name}: mentions arriving per {interval}, mean over {reps} "
-           f"replication{'s' * (reps != 1)}; dashed: what the base rate alone brings on average")
-    if len(series.time) == 0:
-        _no_data(ax, "no time series recorded")
+    fig, ax, mean = _series_figure(
+        series, scenario, "Arrivals per interval: the base stream, and the bursts on top of it",
+        "mentions arriving per {interval}, mean over {reps}; dashed: what the base rate alone brings on average")
+    if mean is None:
         return fig
-    mean = breakdowns.queue_series_mean(series)
     edges = breakdowns.interval_edges(mean.time, scenario)
     x = _calendar(scenario, edges)
-
-    def stairs(values: np.ndarray) -> np.ndarray:
-        return np.append(values, values[-1])
-
     handles = []
     if mentions is not None and len(mentions):
-        by_origin = breakdowns.arrivals_by_origin(mentions, edges, reps)
+        by_origin = breakdowns.arrivals_by_origin(mentions, edges, breakdowns.replication_count(series))
         present = [k for k, name in enumerate(ORIGINS) if by_origin[k].sum() > 0]
-        stacks = ax.stackplot(x, *[stairs(by_origin[k]) for k in present], step="post",
+        stacks = ax.stackplot(x, *[_stairs(by_origin[k]) for k in present], step="post",
                               colors=[ORIGIN_COLORS[ORIGINS[k]] for k in present],
                               labels=[ORIGIN_WORDS[ORIGINS[k]] for k in present], linewidth=0)
         handles += stacks
     if "arrivals" in mean.values:
-        handles += ax.step(x, stairs(mean.total("arrivals")), where="post", color=TEXT_COLOR,
+        handles += ax.step(x, _stairs(mean.total("arrivals")), where="post", color=TEXT_COLOR,
                            linewidth=0.7, label="all arrivals")
     expected = breakdowns.expected_base_arrivals(scenario, edges)
-    handles += ax.step(x, stairs(expected), where="post", color="#1b4f72", linewidth=1.4,
+    handles += ax.step(x, _stairs(expected), where="post", color="#1b4f72", linewidth=1.4,
                        linestyle=(0, (4, 2)), label="base rate (expected)")
     ax.set_ylim(bottom=0)
-    ax.set_ylabel(f"mentions per {interval}", color=TEXT_COLOR)
-    locator = AutoDateLocator(minticks=4, maxticks=12)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_xlim(x[0], x[-1])
-    ax.set_xlabel("calendar time", color=TEXT_COLOR)
+    ax.set_ylabel(f"mentions per {format_duration(scenario.report_interval)}", color=TEXT_COLOR)
+    _calendar_axis(ax, x)
     fig.legend(handles=handles, loc="outside lower center", fontsize=8.5, frameon=False, ncol=len(handles))
     return fig
 
