@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -72,7 +71,7 @@ def main() -> None:
         rss, seconds = measure(days, keep)
         label = f"{days} days, {'with' if keep else 'no'} mention records"
         print(f"{label:<40} {rss:>7.0f} MB {seconds:>7.1f}s", flush=True)
-    print(f"goal: one year with --no-mentions under 500 MB")
+    print("goal: one year with --no-mentions under 500 MB")
 
 
 if __name__ == "__main__":

@@ -10,11 +10,9 @@ those served or whose SLA window closed by the horizon. A distribution of times 
 answerable mention, so one never acknowledged within the horizon counts as not acknowledged
 and the distribution tops out at the share acknowledged, not at 100 %.
 
-`sim.metrics` imports this module (`largest_cascade_size`), so its names are imported where
-they are used rather than at the top.
-
 Cascades: every mention belongs to exactly one cascade, named by its root (the earliest
-ancestor present in the log); `cascade_sizes` lists them all, single mentions included.
+ancestor present in the log); `sim.cascades.cascade_sizes` lists them all, single mentions
+included (re-exported here for the report).
 """
 from __future__ import annotations
 
@@ -25,7 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrivals.base import WEEK, hourly_rates, week_offset
-from .records import ORIGINS, OUTCOMES, MentionLog, TimeSeries
+from .metrics import FOLLOWER_TIERS, TIER_EDGES, MentionStats, answerable, follower_tier
+from .records import ORIGINS, MentionLog, TimeSeries
 
 HOURS = np.arange(24)
 # Columns of a `TimeSeries` that count the same thing in every pool's row.
@@ -34,7 +33,6 @@ POOL_ALIKE_COLUMNS = ("arrivals",)
 
 def answerable_mentions(mentions: MentionLog, scenario) -> MentionLog:
     """The mentions the company means to answer (`sim.metrics.answerable`)."""
-    from .metrics import answerable
 
     return mentions.select(answerable(mentions, scenario))
 
@@ -122,7 +120,6 @@ def _count_text(value: float) -> str:
 def tier_labels() -> tuple[str, ...]:
     """Readable names of the follower tiers (`sim.metrics.FOLLOWER_TIERS`, upper edges
     `TIER_EDGES`): `< 1k`, `1k–10k`, `10k–100k`, `≥ 100k`."""
-    from .metrics import TIER_EDGES
 
     edges = [float(e) for e in TIER_EDGES]
     middle = tuple(f"{_count_text(lo)}–{_count_text(hi)}" for lo, hi in zip(edges[:-1], edges[1:]))
@@ -189,7 +186,6 @@ def sla_attainment(mentions: MentionLog, scenario, stage: str = "acknowledge") -
     """Share served within the SLA time, all replications pooled, counted as the summary's
     `ack_sla_attainment` (`resolve_…`) is: the answerable mentions served or whose SLA window
     closed by the horizon, on the SLA's clock (calendar or business hours)."""
-    from .metrics import MentionStats
 
     name = {"acknowledge": "ack", "resolve": "resolve"}[stage] + "_sla_attainment"
     return MentionStats(scenario).add(mentions).metrics()[name]
@@ -331,7 +327,6 @@ def _group_stats(log: MentionLog, groups: np.ndarray, keys: tuple[str, ...], lab
 
 def by_follower_tier(mentions: MentionLog, scenario) -> GroupStats:
     """Service by the author's follower tier (< 1k, 1k–10k, 10k–100k, ≥ 100k)."""
-    from .metrics import FOLLOWER_TIERS, follower_tier
 
     log = answerable_mentions(mentions, scenario)
     return _group_stats(log, follower_tier(log["followers"]), FOLLOWER_TIERS, tier_labels())
@@ -350,105 +345,3 @@ def by_type(mentions: MentionLog, scenario) -> GroupStats:
 
 
 # --- Cascades -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cascades:
-    """One entry per cascade (a root mention and all its descendants present in the log).
-
-    A root is a mention without a parent in the log: a base or incident mention, or a follow-on
-    whose ancestors arrived during the warm-up (then its earliest ancestor in the log).
-    """
-
-    replication: np.ndarray
-    root_id: np.ndarray
-    root_arrival: np.ndarray
-    root_followers: np.ndarray
-    root_type: tuple[str, ...]
-    root_channel: tuple[str, ...]
-    root_origin: tuple[str, ...]
-    root_outcome: tuple[str, ...]
-    root_ack_breached: np.ndarray   # the root's author expected an acknowledgement sooner
-    root_neglected: np.ndarray      # the root was ignored by triage or abandoned
-    size: np.ndarray                # root + descendants in the log
-
-    def __len__(self) -> int:
-        return len(self.size)
-
-    def take(self, index: np.ndarray) -> "Cascades":
-        """The cascades at positions `index`, in that order."""
-        index = np.asarray(index, dtype=np.int64)
-        picked = {}
-        for name, value in vars(self).items():
-            picked[name] = tuple(value[i] for i in index) if isinstance(value, tuple) else value[index]
-        return Cascades(**picked)
-
-
-def cascade_roots(mentions: MentionLog) -> np.ndarray:
-    """Position (in the log) of each mention's cascade root, following `parent_id` within its
-    replication; a parent missing from the log ends the chain."""
-    n = len(mentions)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    rep = np.asarray(mentions["replication"], dtype=np.int64)
-    ids = np.asarray(mentions["id"], dtype=np.int64)
-    parent = np.asarray(mentions["parent_id"], dtype=np.int64)
-    # one integer key per (replication, id); a parent is found by its key among the sorted keys
-    width = int(max(ids.max(), parent.max(), 0)) + 1
-    key = rep * width + ids
-    order = np.argsort(key, kind="stable")
-    sorted_keys = key[order]
-    parent_key = rep * width + parent
-    pos = np.minimum(np.searchsorted(sorted_keys, parent_key), n - 1)
-    found = (parent >= 0) & (sorted_keys[pos] == parent_key)
-    up = np.where(found, order[pos], np.arange(n, dtype=np.int64))
-    # pointer jumping: each pass doubles the distance climbed, so log2(depth) passes suffice
-    for _ in range(64):
-        nxt = up[up]
-        if np.array_equal(nxt, up):
-            return up
-        up = nxt
-    raise ValueError("parent_id chains form a cycle")
-
-
-def cascade_sizes(mentions: MentionLog) -> Cascades:
-    """Every cascade of the log (single mentions included, size 1), by replication and root id."""
-    roots = cascade_roots(mentions)
-    unique, size = np.unique(roots, return_counts=True)
-    rep = np.asarray(mentions["replication"], dtype=np.int64)[unique]
-    ids = np.asarray(mentions["id"], dtype=np.int64)[unique]
-    order = np.lexsort((ids, rep))
-    r = unique[order]
-    outcome = np.asarray(mentions["outcome"], dtype=np.int64)[r]
-    neglected = np.isin(outcome, [OUTCOMES.index("ignored"), OUTCOMES.index("abandoned")])
-    return Cascades(
-        replication=rep[order],
-        root_id=ids[order],
-        root_arrival=np.asarray(mentions["arrival"], dtype=float)[r],
-        root_followers=np.asarray(mentions["followers"], dtype=np.int64)[r],
-        root_type=tuple(mentions.types[k] for k in np.asarray(mentions["type"])[r]),
-        root_channel=tuple(mentions.channels[k] for k in np.asarray(mentions["channel"])[r]),
-        root_origin=tuple(ORIGINS[k] for k in np.asarray(mentions["origin"])[r]),
-        root_outcome=tuple(OUTCOMES[k] for k in outcome),
-        root_ack_breached=np.asarray(mentions["ack_breached"], dtype=bool)[r],
-        root_neglected=neglected,
-        size=size[order].astype(np.int64),
-    )
-
-
-def largest_cascades(mentions: MentionLog, k: int = 10, min_size: int = 2) -> Cascades:
-    """The `k` largest cascades of at least `min_size` mentions, largest first (ties: earlier
-    replication, then smaller root id first)."""
-    every = cascade_sizes(mentions)
-    order = np.lexsort((every.root_id, every.replication, -every.size))
-    order = order[every.size[order] >= min_size]
-    return every.take(order[:k])
-
-
-def largest_cascade_size(mentions: MentionLog) -> dict[int, int]:
-    """Size of the largest cascade (root included) in each replication present in the log."""
-    every = cascade_sizes(mentions)
-    out: dict[int, int] = {}
-    for rep, size in zip(every.replication.tolist(), every.size.tolist()):
-        out[rep] = max(out.get(rep, 0), size)
-    return out

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from .arrivals.base import week_offset
-from .breakdowns import largest_cascade_size
+from .cascades import largest_cascade_size
 from .records import ORIGINS, OUTCOMES, MentionLog, Replication
 from .scenario.models import Scenario
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from sim import breakdowns
+from sim import breakdowns, cascades
 from sim.records import CSV_COLUMNS, OUTCOMES, TIME_COLUMNS, MentionLog, TimeSeries
 from sim.scenario import parse_scenario
 
@@ -370,13 +370,13 @@ def cascade_log() -> MentionLog:
 
 def test_cascade_roots_follow_parents_within_a_replication():
     log = cascade_log()
-    roots = breakdowns.cascade_roots(log)
+    roots = cascades.cascade_roots(log)
     root_ids = [(int(log["replication"][r]), int(log["id"][r])) for r in roots]
     assert root_ids == [(1, 0), (1, 0), (0, 0), (0, 0), (1, 0), (0, 0), (0, 3), (0, 3), (0, 0), (0, 6), (1, 0)]
 
 
 def test_cascade_sizes_by_hand():
-    every = breakdowns.cascade_sizes(MentionLog.concat([cascade_log()]))
+    every = cascades.cascade_sizes(MentionLog.concat([cascade_log()]))
     assert every.replication.tolist() == [0, 0, 0, 1]
     assert every.root_id.tolist() == [0, 3, 6, 0]
     assert every.size.tolist() == [4, 2, 1, 4]
@@ -393,30 +393,30 @@ def test_cascade_sizes_by_hand():
 
 def test_largest_cascades_order_ties_and_minimum_size():
     log = cascade_log()
-    top = breakdowns.largest_cascades(log)
+    top = cascades.largest_cascades(log)
     assert list(zip(top.replication.tolist(), top.root_id.tolist(), top.size.tolist())) == [
         (0, 0, 4), (1, 0, 4), (0, 3, 2)]
-    two = breakdowns.largest_cascades(log, k=2)
+    two = cascades.largest_cascades(log, k=2)
     assert two.root_id.tolist() == [0, 0] and two.replication.tolist() == [0, 1]
-    assert len(breakdowns.largest_cascades(log, k=10, min_size=1)) == 4
-    assert breakdowns.largest_cascade_size(log) == {0: 4, 1: 4}
+    assert len(cascades.largest_cascades(log, k=10, min_size=1)) == 4
+    assert cascades.largest_cascade_size(log) == {0: 4, 1: 4}
 
 
 def test_cascades_of_a_long_chain_and_of_nothing():
     n = 1000
     chain = make_log(arrival=np.arange(n, dtype=float), parent_id=np.arange(n) - 1)
-    assert breakdowns.cascade_roots(chain).tolist() == [0] * n
-    assert breakdowns.largest_cascade_size(chain) == {0: n}
+    assert cascades.cascade_roots(chain).tolist() == [0] * n
+    assert cascades.largest_cascade_size(chain) == {0: n}
     empty = make_log(arrival=np.zeros(0))
-    assert len(breakdowns.cascade_sizes(empty)) == 0
-    assert len(breakdowns.largest_cascades(empty)) == 0
-    assert breakdowns.largest_cascade_size(empty) == {}
+    assert len(cascades.cascade_sizes(empty)) == 0
+    assert len(cascades.largest_cascades(empty)) == 0
+    assert cascades.largest_cascade_size(empty) == {}
 
 
 def test_cascade_cycle_is_an_error():
     log = make_log(arrival=[0.0, 1.0, 2.0], parent_id=[1, 2, 0])
     with pytest.raises(ValueError, match="cycle"):
-        breakdowns.cascade_roots(log)
+        cascades.cascade_roots(log)
 
 
 # --- Arrivals per interval --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import math
 from datetime import datetime, timedelta
 
 from .. import breakdowns
+from ..cascades import Cascades, largest_cascade_size, largest_cascades
 from ..records import MentionLog
 from .plots import format_duration
 
@@ -46,7 +47,7 @@ def _table(head: list[tuple[str, bool]], rows: list[list[str]], css: str = "") -
     return "\n".join(out)
 
 
-def _breached_text(cascades: breakdowns.Cascades, i: int) -> str:
+def _breached_text(cascades: Cascades, i: int) -> str:
     outcome = cascades.root_outcome[i]
     if cascades.root_neglected[i]:
         return f'<span class="bad">yes ({html.escape(outcome)})</span>'
@@ -58,7 +59,7 @@ def _breached_text(cascades: breakdowns.Cascades, i: int) -> str:
 def largest_cascades_table(mentions: MentionLog, scenario, k: int = 10) -> str:
     """The `k` largest cascades: when and by whom they started, how big they grew, and whether
     the root's author was let down (acknowledgement late, ignored or abandoned)."""
-    top = breakdowns.largest_cascades(mentions, k)
+    top = largest_cascades(mentions, k)
     if len(top) == 0:
         return '<p class="note">No cascades: no mention in this run drew a follow-on.</p>'
     head = [("#", True), ("replication", True), ("root id", True), ("root arrived", False),
@@ -80,7 +81,7 @@ def largest_cascades_table(mentions: MentionLog, scenario, k: int = 10) -> str:
 
 def largest_cascade_note(mentions: MentionLog) -> str:
     """One line: the largest cascade of each replication."""
-    sizes = breakdowns.largest_cascade_size(mentions)
+    sizes = largest_cascade_size(mentions)
     if not sizes:
         return ""
     listed = ", ".join(f"{size:,}" for _, size in sorted(sizes.items()))

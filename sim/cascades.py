@@ -1,0 +1,114 @@
+"""Cascade trees in the records: which mention started each cascade, and how large it grew.
+
+Pure functions of a `MentionLog`, shared by the summary metrics (`largest_cascade`) and the
+report's "largest cascades" table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .records import ORIGINS, OUTCOMES, MentionLog
+
+
+@dataclass(frozen=True)
+class Cascades:
+    """One entry per cascade (a root mention and all its descendants present in the log).
+
+    A root is a mention without a parent in the log: a base or incident mention, or a follow-on
+    whose ancestors arrived during the warm-up (then its earliest ancestor in the log).
+    """
+
+    replication: np.ndarray
+    root_id: np.ndarray
+    root_arrival: np.ndarray
+    root_followers: np.ndarray
+    root_type: tuple[str, ...]
+    root_channel: tuple[str, ...]
+    root_origin: tuple[str, ...]
+    root_outcome: tuple[str, ...]
+    root_ack_breached: np.ndarray   # the root's author expected an acknowledgement sooner
+    root_neglected: np.ndarray      # the root was ignored by triage or abandoned
+    size: np.ndarray                # root + descendants in the log
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    def take(self, index: np.ndarray) -> "Cascades":
+        """The cascades at positions `index`, in that order."""
+        index = np.asarray(index, dtype=np.int64)
+        picked = {}
+        for name, value in vars(self).items():
+            picked[name] = tuple(value[i] for i in index) if isinstance(value, tuple) else value[index]
+        return Cascades(**picked)
+
+
+def cascade_roots(mentions: MentionLog) -> np.ndarray:
+    """Position (in the log) of each mention's cascade root, following `parent_id` within its
+    replication; a parent missing from the log ends the chain."""
+    n = len(mentions)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    rep = np.asarray(mentions["replication"], dtype=np.int64)
+    ids = np.asarray(mentions["id"], dtype=np.int64)
+    parent = np.asarray(mentions["parent_id"], dtype=np.int64)
+    # one integer key per (replication, id); a parent is found by its key among the sorted keys
+    width = int(max(ids.max(), parent.max(), 0)) + 1
+    key = rep * width + ids
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    parent_key = rep * width + parent
+    pos = np.minimum(np.searchsorted(sorted_keys, parent_key), n - 1)
+    found = (parent >= 0) & (sorted_keys[pos] == parent_key)
+    up = np.where(found, order[pos], np.arange(n, dtype=np.int64))
+    # pointer jumping: each pass doubles the distance climbed, so log2(depth) passes suffice
+    for _ in range(64):
+        nxt = up[up]
+        if np.array_equal(nxt, up):
+            return up
+        up = nxt
+    raise ValueError("parent_id chains form a cycle")
+
+
+def cascade_sizes(mentions: MentionLog) -> Cascades:
+    """Every cascade of the log (single mentions included, size 1), by replication and root id."""
+    roots = cascade_roots(mentions)
+    unique, size = np.unique(roots, return_counts=True)
+    rep = np.asarray(mentions["replication"], dtype=np.int64)[unique]
+    ids = np.asarray(mentions["id"], dtype=np.int64)[unique]
+    order = np.lexsort((ids, rep))
+    r = unique[order]
+    outcome = np.asarray(mentions["outcome"], dtype=np.int64)[r]
+    neglected = np.isin(outcome, [OUTCOMES.index("ignored"), OUTCOMES.index("abandoned")])
+    return Cascades(
+        replication=rep[order],
+        root_id=ids[order],
+        root_arrival=np.asarray(mentions["arrival"], dtype=float)[r],
+        root_followers=np.asarray(mentions["followers"], dtype=np.int64)[r],
+        root_type=tuple(mentions.types[k] for k in np.asarray(mentions["type"])[r]),
+        root_channel=tuple(mentions.channels[k] for k in np.asarray(mentions["channel"])[r]),
+        root_origin=tuple(ORIGINS[k] for k in np.asarray(mentions["origin"])[r]),
+        root_outcome=tuple(OUTCOMES[k] for k in outcome),
+        root_ack_breached=np.asarray(mentions["ack_breached"], dtype=bool)[r],
+        root_neglected=neglected,
+        size=size[order].astype(np.int64),
+    )
+
+
+def largest_cascades(mentions: MentionLog, k: int = 10, min_size: int = 2) -> Cascades:
+    """The `k` largest cascades of at least `min_size` mentions, largest first (ties: earlier
+    replication, then smaller root id first)."""
+    every = cascade_sizes(mentions)
+    order = np.lexsort((every.root_id, every.replication, -every.size))
+    order = order[every.size[order] >= min_size]
+    return every.take(order[:k])
+
+
+def largest_cascade_size(mentions: MentionLog) -> dict[int, int]:
+    """Size of the largest cascade (root included) in each replication present in the log."""
+    every = cascade_sizes(mentions)
+    out: dict[int, int] = {}
+    for rep, size in zip(every.replication.tolist(), every.size.tolist()):
+        out[rep] = max(out.get(rep, 0), size)
+    return out
