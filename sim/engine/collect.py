@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..records import OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
-from .model import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOTH, CHANNEL, DROPPED, FOLLOWERS, GIVES_UP,
+from .model import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, BOTH, CHANNEL, DROPPED, FOLLOWERS, GIVES_UP,
                     ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE, CareModel)
 from .pools import scheduled_agent_minutes, staffing_changes
 
@@ -73,19 +73,17 @@ class Collector:
         self.both = model.policy.stage_of_first_reply == BOTH
 
     def _columns(self, rows: list[list]) -> dict[str, np.ndarray]:
-        if rows:
-            fields = list(zip(*rows))
-        else:
-            fields = [()] * (DROPPED + 1)
-        f = lambda k: np.array(fields[k], dtype=float)
-        i = lambda k: np.array(fields[k], dtype=np.int64)
+        # one C-level conversion of every field (ids and counts are exact in float64)
+        table = np.array(rows, dtype=float).reshape(len(rows), BOOSTED + 1).T
+        f = lambda k: table[k]
+        i = lambda k: table[k].astype(np.int64)
         return {
             "arrival": f(ARRIVAL), "channel": i(CHANNEL), "type": i(TYPE), "triaged_as": i(TRIAGED),
             "followers": i(FOLLOWERS), "origin": i(ORIGIN), "parent_id": i(PARENT),
             "ack_expected_by": f(ACK_DUE), "resolve_expected_by": f(RES_DUE), "gives_up": f(GIVES_UP),
             "ack_start": f(ACK_START), "ack_done": f(ACK_DONE), "res_ready": f(RES_READY),
             "resolve_start": f(RES_START), "resolve_done": f(RES_DONE),
-            "dropped": np.array(fields[DROPPED], dtype=bool),
+            "dropped": table[DROPPED].astype(bool),
         }
 
     def collect(self, w0: float, w1: float) -> None:

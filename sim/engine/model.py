@@ -95,14 +95,14 @@ class CareModel:
     def add_mentions(self, m: dict[str, np.ndarray]) -> None:
         """Register mentions (with their `id` column); they arrive once walked or scheduled."""
         arrival = m["arrival"]
-        fixed = zip(
-            arrival.tolist(), m["type"].tolist(), m["channel"].tolist(), m["triaged_as"].tolist(),
-            m["followers"].tolist(), (arrival + m["ack_expect"]).tolist(),
-            (arrival + m["resolve_expect"]).tolist(), (arrival + m["patience"]).tolist(),
-            m["ack_work"].tolist(), m["resolve_work"].tolist(), m["u_move"].tolist(),
-            m["u_follow"].tolist(), m["origin"].tolist(), m["parent_id"].tolist(),
+        n = len(arrival)
+        columns = (
+            arrival, m["type"], m["channel"], m["triaged_as"], m["followers"],
+            arrival + m["ack_expect"], arrival + m["resolve_expect"], arrival + m["patience"],
+            m["ack_work"], m["resolve_work"], m["u_move"], m["u_follow"], m["origin"], m["parent_id"],
         )
-        self.m.update(zip(m["id"].tolist(), ([*f, *RECORDED] for f in fixed)))
+        fields = [c.tolist() for c in columns] + [[value] * n for value in RECORDED]
+        self.m.update(zip(m["id"].tolist(), map(list, zip(*fields))))
 
     def retire(self, ids: list[int]) -> None:
         """Forget settled mentions (a ghost left in a queue is then skipped as abandoned)."""
