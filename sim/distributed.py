@@ -2,14 +2,19 @@
 `LocalCluster` of worker processes on this machine. Dask is optional (`pip install caresim[dask]`)."""
 from __future__ import annotations
 
+import uuid
 from typing import Callable
-
-RETRIES = 2
 
 
 def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done: Callable) -> None:
-    """Submit every task, call `done(result)` as each completes; a task whose worker died is
-    retried up to RETRIES times, a task that raised re-raises here naming its replication."""
+    """Submit every task, call `done(result)` as each completes.
+
+    A replication that raises is not retried (it would raise again with the same seed) and
+    re-raises here naming its replication; a replication whose worker died is rescheduled by the
+    Dask scheduler itself (its `allowed-failures` setting, 3 by default)."""
+    from .arrivals.source import RunawayArrivals
+    from .runner import ReplicationFailed
+
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - depends on the environment
@@ -20,11 +25,18 @@ def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done
         client = Client(cluster)
     else:
         cluster, client = None, Client(address)
+    run_id = uuid.uuid4().hex[:12]
     try:
-        futures = [client.submit(task_fn, task, pure=False, retries=RETRIES, key=f"replication-{task[2]}-{id(tasks)}")
+        futures = [client.submit(task_fn, task, pure=False, key=f"replication-{task[2]}-{run_id}")
                    for task in tasks]
         for future in as_completed(futures):
-            done(future.result())
+            try:
+                result = future.result()
+            except (ReplicationFailed, RunawayArrivals):
+                raise
+            except Exception as exc:   # e.g. a worker killed more often than allowed
+                raise ReplicationFailed(f"{future.key} failed on the cluster: {exc!r}") from exc
+            done(result)
     finally:
         client.close()
         if cluster is not None:

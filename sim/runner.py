@@ -73,8 +73,8 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     series, agent_hours, busy = collector.series()
     cost = {name: hours * scenario.pools[name].cost_per_hour for name, hours in agent_hours.items()}
     extra = {"max_queue_length": float(collector.max_queue), "busy_hours": sum(busy.values())}
-    if loop is not None:
-        extra["boosted_mentions"] = float(loop.created_by_breaches)
+    if cfg is not None:
+        extra["boosted_mentions"] = float(loop.created_by_breaches) if loop is not None else 0.0
     return Replication(index, collector.mentions(), series, agent_hours, cost, extra,
                        stats.metrics() if stats is not None else {})
 

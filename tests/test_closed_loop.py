@@ -110,7 +110,7 @@ def test_boost_one_gives_the_open_loop_generators_arrivals(runs):
     assert result.replications[0].mentions["origin"].tolist().count(CASCADE) > 100  # cascades present
     for rep, seed in zip(result.replications, seeds):
         assert_same_arrivals(arrivals(rep.mentions), generated(result.scenario, seed))
-        assert "boosted_mentions" not in rep.extra  # boost 1: no loop is built
+        assert rep.extra["boosted_mentions"] == 0  # boost 1: no loop, nothing caused by breaches
 
 
 def test_boost_changes_nothing_when_no_complaint_breaches(runs):
@@ -149,7 +149,7 @@ def test_boost_adds_cascade_mentions_when_understaffed(runs):
 
 def test_breach_caused_share_is_positive_only_with_the_loop(runs):
     share = {label: r.summary.get("breach_caused_share") for label, r in runs.items()}
-    assert share["open, understaffed"] is None and share["open, ample"] is None
+    assert share["open, understaffed"]["mean"] == 0.0 and share["open, ample"]["mean"] == 0.0
     assert share["boost, ample"]["mean"] == 0.0
     boosted = share["boost, understaffed"]
     assert boosted["ci_low"] > 0.0 and boosted["mean"] < 1.0
@@ -196,9 +196,11 @@ def near_critical_data() -> dict:
 
 
 def runaway_loop_data() -> dict:
-    """Every complaint breaches (one agent, 30-minute replies, 1-minute expectations) and draws
-    20x its follow-ons from then on: the closed loop explodes while the engine runs."""
-    data = scenario_data(20.0, agents=1, ack_median="1m", branching=0.5, max_branching=0.9, decay="2h")
+    """Every complaint breaches (one agent, 30-minute replies, 2-second expectations) and is
+    boosted up to the cap, a branching of 0.998, within seconds of its arrival: clusters of a
+    couple of hundred mentions each, several times the budget — the closed loop explodes while
+    the engine runs, though every cascade is subcritical."""
+    data = scenario_data(1000.0, agents=1, ack_median="2s", branching=0.05, max_branching=0.998, decay="10m")
     data["arrivals"]["types"] = {"complaint": 1.0}
     data["arrivals"]["rate"] = "10/h"  # a budget of 24,000 mentions over 2 days: reached in a second or two
     data["policy"] = {"respond_to": ["complaint"]}

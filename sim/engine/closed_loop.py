@@ -2,7 +2,8 @@
 
 From the moment a complaint breaches its author's acknowledgement expectation (or is ignored by
 triage, or its author gives up waiting) its branching is multiplied by `breach_boost` for the
-rest of its life; a noise mention that gets a reply is boosted by `noise_reply_boost`. With an
+rest of its life (capped at `max_branching`, so every cascade still dies out); a noise mention
+that gets a reply is boosted by `noise_reply_boost`. With an
 exponential kernel the boosted part of the intensity after time b is memoryless, so the extra
 follow-ons are exactly Poisson((boost - 1) n_i exp(-(b - t_i)/decay)) at b + Exponential(decay)
 (superposition), each with its own open-loop cascade; they may be boosted in turn.
@@ -75,6 +76,12 @@ class ClosedLoop:
         st[BOOSTED] = True
         now = m.env.now
         n_i = float(branching_factors(np.array([st[FOLLOWERS]]), self.cfg, self.median)[0])
+        if n_i <= 0.0:
+            return
+        # the boosted branching is capped by max_branching too, so every cascade still dies out
+        factor = min(factor, self.cfg.max_branching / n_i)
+        if factor <= 1.0:
+            return
         times = boosted_offspring_times(now, st[ARRIVAL], n_i, factor, self.cfg.decay, self.source.boost_rng)
         times = times[times < self.end]
         if len(times) == 0:
