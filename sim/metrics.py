@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit   # Student t quantile; scipy.stats costs 0.4 s to import
 
 from .arrivals.base import week_offset
 from .cascades import largest_cascade_size
@@ -238,7 +238,7 @@ def confidence_interval(values: list[float], level: float = 0.95) -> tuple[float
     mean = float(x.mean())
     if len(x) < 2:
         return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(stdtrit(len(x) - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(len(x)))
     return mean, mean - half, mean + half
 
 
@@ -271,7 +271,7 @@ def unpaired_difference(base: list[float], other: list[float], level: float = 0.
     if se == 0.0:
         return diff, diff, diff
     dof = (va + vb) ** 2 / (va * va / (len(a) - 1) + vb * vb / (len(b) - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
+    half = float(stdtrit(dof, 0.5 + level / 2) * se)
     return diff, diff - half, diff + half
 
 
