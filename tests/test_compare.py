@@ -209,6 +209,11 @@ def test_compare_command_writes_its_files(tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 2
     assert "staffed acknowledges faster (median)" in page
+    # the executive summary comes first: each scenario's sentences, then the paired verdicts
+    brief = page[page.index('id="in-brief"'):page.index("<h2>Summary</h2>")]
+    assert "<h3>lean</h3>" in brief and "<h3>staffed</h3>" in brief
+    assert brief.count("Staffing costs") == 2
+    assert "Against lean: staffed costs more: +" in brief
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 

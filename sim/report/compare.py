@@ -17,7 +17,11 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 from ..comparison import CORE_METRICS, Comparison
 from ..differences import format_estimate, judgement, metric_words
 from ..expectation_gap import HOURS_OF_WEEK
-from .html import BASE_CSS
+from .html import BASE_CSS, brief_items
+from .summary_text import executive_summary
+
+# The paired differences an executive reads first, after each scenario's own five sentences.
+BRIEF_VERDICTS = ("cost", "ack_breach_rate", "resolve_breach_rate", "resolved_share")
 from .plots import TEXT_COLOR, _figure, _style, figure_png
 
 # One colour per scenario, the reference first (colour-blind-safe Okabe-Ito order).
@@ -155,6 +159,19 @@ def comparison_table(cmp: Comparison, metrics) -> str:
     return "\n".join(rows)
 
 
+def comparison_brief(cmp: Comparison) -> list[str]:
+    """"In brief": each scenario's five executive sentences, and for every scenario after the
+    first its paired differences on cost, breaches and resolution, in words."""
+    parts = ['<h2 id="in-brief">In brief</h2>']
+    for i, (label, result) in enumerate(zip(cmp.labels, cmp.results)):
+        sentences = executive_summary(result.summary, result.mentions, result.scenario)
+        if i:
+            sentences += [f"Against {cmp.reference}: {cmp.verdict(i, m)}." for m in BRIEF_VERDICTS
+                          if m in cmp.metrics]
+        parts += [f"<h3>{html.escape(label)}</h3>", '<ul class="brief">', *brief_items(sentences), "</ul>"]
+    return parts
+
+
 def render_comparison_html(cmp: Comparison, images: dict[str, bytes]) -> str:
     """The comparison page as text, `images` (PNG bytes by file name) embedded as data URIs."""
     title = "caresim comparison: " + " vs ".join(cmp.labels)
@@ -179,6 +196,7 @@ def render_comparison_html(cmp: Comparison, images: dict[str, bytes]) -> str:
         parts.append('<p class="warn">Arrivals, start, warm-up or horizon of '
                      + html.escape(", ".join(differ)) + f" differ from {html.escape(cmp.reference)}: these "
                      "scenarios see different customers, so their paired intervals are wider.</p>")
+    parts += comparison_brief(cmp)
     core = [m for m in CORE_METRICS if m in cmp.metrics]
     parts += [
         "<h2>Summary</h2>",

@@ -106,6 +106,11 @@ SECTIONS = (
 FAIRNESS_MEASURES = ("ack_breach_rate", "resolve_breach_rate", "ack_time_p50", "ack_time_p90",
                      "resolve_time_p50", "resolve_time_p90")
 
+def brief_items(sentences: list[str]) -> list[str]:
+    """Sentences as list items (a percent sign never wraps away from its number)."""
+    return [f"<li>{html.escape(sentence).replace(' %', '&nbsp;%')}</li>" for sentence in sentences]
+
+
 # Styles both report pages (this one and the comparison's) share.
 BASE_CSS = """
 body { margin: 0; background: #f6f6f4; color: #222; font: 15px/1.5 system-ui, -apple-system,
@@ -124,16 +129,16 @@ code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; co
 figure { margin: 12px 0 28px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 13.5px; margin-top: 6px; }
+ul.brief { background: #f3f6fa; border-left: 4px solid #1f5fa8; margin: 14px 0 6px;
+  padding: 10px 18px 10px 34px; font-size: 15.5px; }
+ul.brief li { margin: 5px 0; }
+h3 { font-size: 15.5px; margin: 22px 0 8px; color: #333; }
 """.strip()
 CSS = BASE_CSS + """
 main { max-width: 1100px; }
 .lead { font-size: 16px; color: #444; margin: 4px 0 12px; }
 tr.group td { background: #f3f5f8; font-weight: 600; color: #334; }
 .ok { color: #1e7b34; } .warn { color: #a86400; } .bad { color: #b3261e; }
-ul.brief { background: #f3f6fa; border-left: 4px solid #1f5fa8; margin: 14px 0 6px;
-  padding: 10px 18px 10px 34px; font-size: 15.5px; }
-ul.brief li { margin: 5px 0; }
-h3 { font-size: 15.5px; margin: 22px 0 8px; color: #333; }
 table.fair td:first-child { white-space: nowrap; }
 pre { background: #f7f7f7; border: 1px solid #e5e5e5; padding: 12px 14px; overflow-x: auto;
   font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
@@ -327,7 +332,7 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts += [
         '<h2 id="in-brief">In brief</h2>',
         '<ul class="brief">',
-        *(f"<li>{html.escape(sentence).replace(' %', '&nbsp;%')}</li>" for sentence in brief),
+        *brief_items(brief),
         "</ul>",
         "<h2>Summary</h2>",
         summary_table(result.summary, scenario),
