@@ -246,3 +246,20 @@ def test_erlang_a_rejects_bad_arguments():
         erlang_a(0, 9.0, 1.0, 0.1)
     with pytest.raises(ValueError, match="time"):
         erlang_a(10, 9.0, 1.0, 0.1).p_wait_le(-1.0)
+
+
+def test_erlang_command_prints_the_formulas():
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    out = CliRunner().invoke(main, ["erlang", "--rate", "9/m", "--aht", "1m", "--agents", "10",
+                                    "--within", "20s", "--patience", "10m"])
+    assert out.exit_code == 0, out.output
+    assert "P(wait > 0) = 0.6687" in out.output                     # Erlang C, c = 10, a = 9
+    assert f"abandoned = {erlang_a(10, 9.0, 1.0, 0.1).p_abandon:.4f}" in out.output
+    staffed = CliRunner().invoke(main, ["erlang", "--rate", "120/h", "--aht", "6m", "--within", "20s",
+                                        "--target", "0.8"])
+    assert f"fewest agents for 80% within 20s: {staff_for_service_level(2.0, 1 / 6, 0.8, 1 / 3)}" in staffed.output
+    bad = CliRunner().invoke(main, ["erlang", "--rate", "120", "--aht", "6m"])
+    assert bad.exit_code == 2 and "not a rate" in bad.output
