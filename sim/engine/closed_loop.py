@@ -16,7 +16,7 @@ from simpy.events import Timeout
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
 from ..arrivals.source import ArrivalSource
 from ..scenario.models import Scenario
-from .model import ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, FOLLOWERS, GIVES_UP, TYPE
+from .fields import ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, FOLLOWERS, GIVES_UP, TYPE
 
 
 class ClosedLoop:

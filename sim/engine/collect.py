@@ -13,8 +13,9 @@ import math
 import numpy as np
 
 from ..records import OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
-from .model import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, BOTH, CHANNEL, DROPPED, FOLLOWERS, GIVES_UP,
-                    ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE, CareModel)
+from .fields import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, BOTH, CHANNEL, DROPPED, FOLLOWERS,
+                     GIVES_UP, ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE)
+from .model import CareModel
 from .pools import scheduled_agent_minutes, staffing_changes
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}

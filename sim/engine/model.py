@@ -9,24 +9,17 @@ and statistics are derived afterwards from the recorded times (`sim.engine.colle
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
 from ..scenario.models import Scenario
+from .fields import (ACK, ACK_DONE, ACK_START, ACK_WORK, ARRIVAL, BOTH, CHANNEL, DROPPED, GIVES_UP,
+                     RECORDED, RES_DONE, RES_READY, RES_START, RES_WORK, RESOLVE, TRIAGED,
+                     U_FOLLOW, U_MOVE)
 from .policies import AckPolicy, make_ack_policy, make_queue_factory
 from .pools import PoolState, staffing_changes
 
-NAN = math.nan
-# Per-mention state: one list per mention, fields at these positions. Fixed at arrival:
-(ARRIVAL, TYPE, CHANNEL, TRIAGED, FOLLOWERS, ACK_DUE, RES_DUE, GIVES_UP, ACK_WORK, RES_WORK,
- U_MOVE, U_FOLLOW, ORIGIN, PARENT,
- # recorded by the engine (NaN until they happen):
- ACK_START, ACK_DONE, RES_READY, RES_START, RES_DONE, DROPPED, BOOSTED) = range(21)
-RECORDED = (NAN, NAN, NAN, NAN, NAN, False, False)
-ACK, RESOLVE, BOTH = 0, 1, 2
 # Capacity model of concurrency: a conversation started while its agent already holds j others
 # takes (1 + penalty x j) times its single-conversation work; concurrency 1 is the plain queue.
 CONCURRENCY_PENALTY = 0.5

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING
 from simpy.events import Timeout
 
 from ..scenario.models import Scenario
+from .fields import ACK, ACK_DUE, BOTH, FOLLOWERS, RES_DUE, TRIAGED
 from .queues import FifoQueue, KeyedQueue
 
 if TYPE_CHECKING:
     from .model import CareModel
 
-ACK, RESOLVE, BOTH = 0, 1, 2
-# positions in the engine's per-mention lists (sim.engine.model); repeated here to avoid a cycle
-TRIAGED, FOLLOWERS, ACK_DUE, RES_DUE = 3, 4, 5, 6
 
 
 class AckPolicy:
