@@ -72,6 +72,8 @@ class Collector:
         self.ack_pool_of = np.asarray(model.ack_pool_of)
         self.res_pool_of = np.asarray(model.res_pool_of)
         self.both = model.policy.stage_of_first_reply == BOTH
+        self.carry: dict[str, np.ndarray] | None = None   # unsettled mentions after the last window
+        self.carry_keys = (*self._columns([]).keys(), "id")
 
     def _columns(self, rows: list[list]) -> dict[str, np.ndarray]:
         # one C-level conversion of every field (ids and counts are exact in float64)
@@ -89,12 +91,10 @@ class Collector:
 
     def collect(self, w0: float, w1: float) -> None:
         """Add window [w0, w1) to the statistics, then settle and retire what is finished."""
-        m = self.model
-        ids = [i for i, st in m.m.items() if st[ARRIVAL] < w1]
-        if not ids:
+        c = self._live_columns(w1)
+        if c is None:
             return
-        c = self._columns([m.m[i] for i in ids])
-        c["id"] = np.array(ids, dtype=np.int64)
+        m = self.model
         final = w1 >= self.end
         responded = self.respond[c["triaged_as"]]
         abandoned = responded & np.isnan(c["ack_start"]) & (c["gives_up"] <= w1)
@@ -106,11 +106,35 @@ class Collector:
         settled = ~responded | ~np.isnan(c["resolve_done"]) | c["dropped"] | abandoned
         if final:
             settled[:] = True
+        self.carry = {k: c[k][~settled] for k in self.carry_keys}
         if not settled.any():
             return
         done = {k: v[settled] for k, v in c.items()}
         self._settle(done, responded[settled], first_pool[settled], res_pool[settled])
         m.retire(done["id"].tolist())
+
+    def _live_columns(self, w1: float) -> dict[str, np.ndarray] | None:
+        """Columns of every mention arrived before `w1` and not yet settled. Mentions carried
+        over from the last window and untouched since are taken from the carried arrays; only
+        new and touched ones are read from the engine, so a long backlog costs NumPy time, not a
+        Python pass per window."""
+        m = self.model
+        state = m.m
+        arrived = [i for i in m.fresh if state[i][ARRIVAL] < w1]
+        m.fresh = [i for i in m.fresh if state[i][ARRIVAL] >= w1]   # created by the loop, due later
+        touched, m.touched = m.touched, set()
+        carry = self.carry
+        if carry is not None and len(carry["id"]):
+            changed = np.isin(carry["id"], np.fromiter(touched, np.int64, len(touched)))
+            reread = carry["id"][changed].tolist() + arrived
+            kept = {k: v[~changed] for k, v in carry.items()}
+        else:
+            reread, kept = arrived, None
+        new = self._columns([state[i] for i in reread])
+        new["id"] = np.array(reread, dtype=np.int64)
+        if kept is not None:
+            new = {k: np.concatenate([kept[k], new[k]]) for k in self.carry_keys}
+        return new if len(new["id"]) else None
 
     def _window_statistics(self, c, responded, first_pool, res_pool, w0, w1) -> None:
         lo, hi = max(w0, self.warmup), w1

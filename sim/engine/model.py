@@ -84,6 +84,10 @@ class CareModel:
         # id -> list of fields. One dict, so a settled mention is retired with one `del`
         # and memory stays flat however long the horizon.
         self.m: dict[int, list] = {}
+        # what changed since the collector last looked: mentions registered (`fresh`) and
+        # mentions whose recorded times changed (`touched`); the rest it carries over as is
+        self.fresh: list[int] = []
+        self.touched: set[int] = set()
 
     def add_mentions(self, m: dict[str, np.ndarray]) -> None:
         """Register mentions (with their `id` column); they arrive once walked or scheduled."""
@@ -95,7 +99,9 @@ class CareModel:
             m["ack_work"], m["resolve_work"], m["u_move"], m["u_follow"], m["origin"], m["parent_id"],
         )
         fields = [c.tolist() for c in columns] + [[value] * n for value in RECORDED]
-        self.m.update(zip(m["id"].tolist(), map(list, zip(*fields))))
+        ids = m["id"].tolist()
+        self.m.update(zip(ids, map(list, zip(*fields))))
+        self.fresh += ids
 
     def retire(self, ids: list[int]) -> None:
         """Forget settled mentions (a ghost left in a queue is then skipped as abandoned)."""
@@ -165,6 +171,7 @@ class CareModel:
                 i = q.pop()                    # lazy abandonment (or already retired)
             if i >= 0:
                 st[ACK_START] = now
+                self.touched.add(i)
                 if self.policy.stage_of_first_reply == BOTH:
                     st[RES_START] = now
                     return i, BOTH, st[RES_WORK]
@@ -173,12 +180,14 @@ class CareModel:
         if i >= 0:
             st = self.m[i]
             st[RES_START] = now
+            self.touched.add(i)
             return i, RESOLVE, st[RES_WORK]
         return None
 
     def finish(self, i: int, stage: int, pool: PoolState) -> None:
         now = self.env.now
         st = self.m[i]
+        self.touched.add(i)
         if stage == RESOLVE:
             st[RES_DONE] = now
             return
@@ -199,6 +208,7 @@ class CareModel:
         st = self.m[i]
         pool = self.pools[self.res_pool_of[st[CHANNEL]][st[TRIAGED]]]
         st[RES_READY] = self.env.now
+        self.touched.add(i)
         pool.res_q.push(i)
         if pool.idle:
             pool.wake()
