@@ -47,6 +47,10 @@ class CareModel:
         self.move_delay = move.delay if move else 0.0
         self.follow_through = move.follow_through if move else 1.0
         self.cascade_hook = cascade_hook
+        # Lazy arrivals are exact only when nothing reacts to an arrival at its own moment; the
+        # closed loop starts a breach timer at each complaint's arrival, so it needs every event.
+        self.lazy = cascade_hook is None
+        self._ids, self._times, self._k, self._armed = [], [], 0, False
         self._init_state()
 
     # ---------------------------------------------------------------- set-up
@@ -128,28 +132,45 @@ class CareModel:
 
     def run_window(self, ids: list[int], times: list[float], until: float) -> None:
         """Let the mentions `ids` arrive at `times` (sorted), and run the clock to `until`."""
-        self._ids, self._times, self._k = ids, times, 0
-        if ids:
-            self._walk(None)
+        self.pull()                       # the last window's arrivals not let in yet (all due)
+        self._ids, self._times, self._k, self._armed = ids, times, 0, False
+        self._walk(None)
         self.env.run(until=until)
 
+    def pull(self) -> None:
+        """Let in every pre-generated arrival due by now, in order (re-entrant: an arrival may
+        start an agent, whose `take` pulls again)."""
+        times, now = self._times, self.env.now
+        while self._k < len(times) and times[self._k] <= now:
+            i = self._ids[self._k]
+            self._k += 1
+            self.arrive(i)
+
     def _walk(self, _event) -> None:
-        """Walk the window's arrivals with one timeout each (state in attributes: no closures)."""
-        ids, times, k = self._ids, self._times, self._k
-        now, n = self.env.now, len(ids)
-        while k < n and times[k] <= now:
-            self.arrive(ids[k])
-            k += 1
-        self._k = k
-        if k < n:
-            Timeout(self.env, times[k] - now).callbacks.append(self._walk)
+        self._armed = False
+        self.pull()
+        self.arm()
+
+    def arm(self) -> None:
+        """Schedule the next arrival's event — only while some agent is idle, when lazy: with
+        every agent busy, arrivals are let in by the next agent to come free (`take` pulls them
+        first), which is the same queue at the same moment, without an event per arrival."""
+        if self._armed or self._k >= len(self._times):
+            return
+        if self.lazy and not any(pool.idle for pool in self.pools):
+            return
+        self._armed = True
+        Timeout(self.env, self._times[self._k] - self.env.now).callbacks.append(self._walk)
 
     def schedule_arrival(self, i: int) -> None:
         """A mention created during the run arrives at its own time."""
         Timeout(self.env, self.m[i][ARRIVAL] - self.env.now).callbacks.append(lambda _e: self.arrive(i))
 
     def arrive(self, i: int) -> None:
-        if not self.respond[self.m[i][TRIAGED]]:
+        st = self.m.get(i)
+        if st is None:                    # let in late and already settled (ignored or gave up)
+            return
+        if not self.respond[st[TRIAGED]]:
             if self.cascade_hook:
                 self.cascade_hook.ignored(i)
             return
@@ -159,6 +180,8 @@ class CareModel:
 
     def take(self, pool: PoolState):
         """Next (mention, stage, work) for an agent of `pool`, or None."""
+        if self._k < len(self._times):
+            self.pull()
         now = self.env.now
         q = pool.ack_q
         if len(q):

@@ -84,6 +84,7 @@ class Batched(AckPolicy):
         Timeout(self.model.env, delay).callbacks.append(lambda _e: self._sweep(k))
 
     def _sweep(self, k: int) -> None:
+        self.model.pull()                 # arrivals due by now join pending before the sweep
         for pool in self.model.pools:
             if pool.pending:
                 live = self.model.m

@@ -159,6 +159,7 @@ class Agent:
         job = self.take(pool)
         if job is None:
             pool.idle.append(self)
+            self.model.arm()              # an idle agent must hear of the next arrival
             return
         self.job, self.stage, work = job
         others = pool.busy[self.k]
