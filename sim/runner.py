@@ -62,12 +62,8 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     while w0 < end:
         w1 = min(w0 + WINDOW, end)
         batch = source.window(w0, w1)
-        if len(batch.get("arrival", ())):
-            model.add_mentions(batch)
-        if batch:
-            model.run_window(batch["id"].tolist(), batch["arrival"].tolist(), w1)
-        else:
-            model.run_window([], [], w1)
+        model.add_mentions(batch)
+        model.run_window(batch["id"].tolist(), batch["arrival"].tolist(), w1)
         collector.collect(w0, w1)
         w0 = w1
     series, agent_hours, busy = collector.series()

@@ -129,3 +129,26 @@ def test_move_channel_needs_a_public_acknowledgement():
     with pytest.raises(ScenarioError) as err:
         scenario(routing={"move_channel": {"share": 0.5}}, policy={"acknowledge": "with_resolution"})
     assert err.value.key == "routing.move_channel"
+
+
+def test_a_run_where_nobody_arrives(tmp_path):
+    """Regression: a replication without a single mention once looked like a streamed one (no
+    records) and lost its `mentions` metric. It must be an empty log, counted as 0, and the
+    whole command (report included) must cope."""
+    import yaml
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    doc = {"name": "quiet", "horizon": "1d", "replications": 3, "seed": 1,
+           "arrivals": {"rate": "0.001/d"}, "pools": {"team": {"agents": 1}}}
+    result = run(parse_scenario(doc))
+    assert [len(r.mentions) for r in result.replications] == [0, 0, 0]
+    assert result.summary["mentions"] == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    assert math.isnan(result.summary["acknowledged_share"]["mean"])
+    path = tmp_path / "quiet.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out = CliRunner().invoke(main, ["run", str(path), "-o", str(tmp_path / "out"), "--workers", "1", "-q"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "out" / "mentions.csv").read_text().count("\n") == 1   # the header only
+    assert (tmp_path / "out" / "report.html").exists()

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..records import OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
+from ..records import (BOOL_COLUMNS, CSV_COLUMNS, INT_COLUMNS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS,
+                       MentionLog, TimeSeries)
 from .fields import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, BOTH, CHANNEL, DROPPED, FOLLOWERS,
                      GIVES_UP, ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE)
 from .model import CareModel
@@ -217,8 +218,11 @@ class Collector:
         if not self.keep:
             return None
         parts = [p for p in self.parts if len(p["id"])]
-        if not parts:
-            return self.log({k: v[:0] for k, v in self.parts[0].items()}) if self.parts else None
+        if not parts:   # nobody arrived: an empty log, not "records not kept"
+            empty = {name: np.zeros(0, dtype=float) for name in TIME_COLUMNS}
+            empty.update({name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS})
+            empty.update({name: np.zeros(0, dtype=bool) for name in BOOL_COLUMNS})
+            return self.log({name: empty[name] for name in CSV_COLUMNS})
         cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         order = np.lexsort((cat["id"], cat["arrival"]))
         return self.log({k: v[order] for k, v in cat.items()})
