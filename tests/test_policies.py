@@ -201,6 +201,15 @@ def test_type_priority(order):
     assert rows[:, 0].mean() < 0.3 * rows[:, 1].mean()
 
 
+def test_type_priority_defaults_to_the_order_of_types():
+    """Without `type_order`, the types rank as listed under `arrivals.types`."""
+    sc = build(mmc(0.9, 3, 10.0, "2d"), policy={"priority": "type"})
+    first, second = (sc.types.index(t) for t in ("complaint", "question"))
+    m = run(sc, replications=2, seed=4).mentions
+    w = first_reply_wait(m, sc.end)
+    assert w[m["type"] == first].mean() < 0.3 * w[m["type"] == second].mean()
+
+
 ORDER = {
     "name": "order", "horizon": "1d", "warmup": "2h",
     "arrivals": {"rate": "30/h", "types": {"complaint": 0.4, "question": 0.4, "praise": 0.2}},

@@ -156,3 +156,17 @@ def test_influencer_priority_answers_large_accounts_first():
     bottom = served & (followers < 100)
     assert top.sum() >= 20 and bottom.sum() >= 200
     assert wait[top].mean() < 0.5 * wait[bottom].mean(), (wait[top].mean(), wait[bottom].mean())
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_scenario_as_written_back_loads_again(path):
+    """The `scenario.yaml` a run writes (every default filled in) is itself a valid scenario
+    file, equal to the one it came from."""
+    import yaml
+
+    from sim.scenario import load_scenario, parse_scenario
+
+    scenario = load_scenario(path)
+    written = yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
+    assert parse_scenario(yaml.safe_load(written)) == scenario

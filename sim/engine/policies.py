@@ -116,7 +116,7 @@ def make_queue_factory(scenario: Scenario, model: "CareModel"):
         return lambda stage: KeyedQueue(
             (lambda i: model.m[i][ACK_DUE]) if stage == "acknowledge" else (lambda i: model.m[i][RES_DUE])
         )
-    order = list(scenario.policy.type_order or [])
+    order = list(scenario.policy.type_order or scenario.types)   # default: the order of `types`
     types = scenario.types
     rank = [order.index(t) if t in order else len(order) for t in types]   # unlisted: last, FIFO
     return lambda stage: KeyedQueue(lambda i: rank[model.m[i][TRIAGED]])   # as triaged: what agents see

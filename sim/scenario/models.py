@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -42,19 +43,24 @@ Duration = Annotated[
     BeforeValidator(_wrap(units.parse_duration)),
     WithJsonSchema({"type": ["string", "number"], "pattern": r"^\s*[\d.]+\s*(s|m|min|h|d|w)?", "description": "duration: 90s, 15m, 2h, 3d, 1w (bare number = minutes)"}),
 ]
+# Written back (`scenario.yaml`, the report) in a form that loads again: durations as bare
+# minutes, rates per minute, times of day as HH:MM, weekdays by name.
 Rate = Annotated[
     float,
     BeforeValidator(_wrap(units.parse_rate)),
+    PlainSerializer(lambda v: f"{v!r}/m", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^[\d.]+\s*/\s*(s|m|min|h|d|w)$", "description": "rate: 120/h, 2000/d, 2.5/m"}),
 ]
 Clock = Annotated[
     float,
     BeforeValidator(_wrap(units.parse_clock)),
+    PlainSerializer(lambda v: f"{int(v) // 60:02d}:{int(v) % 60:02d}", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "time of day HH:MM"}),
 ]
 Days = Annotated[
     tuple[int, ...],
     BeforeValidator(_wrap(units.parse_days)),
+    PlainSerializer(lambda v: ",".join(units.WEEKDAYS[d] for d in v), return_type=str, when_used="json"),
     WithJsonSchema({"type": ["string", "array"], "description": "weekdays: mon-fri, sat-sun, mon,wed, daily"}),
 ]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
