@@ -112,7 +112,12 @@ def atomic_folder(out_dir: Path):
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / out_dir.name)
-            tmp.rename(out_dir)
+            try:
+                tmp.rename(out_dir)
+            except OSError:
+                (old / out_dir.name).rename(out_dir)   # put the previous outputs back
+                shutil.rmtree(old, ignore_errors=True)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.rename(out_dir)

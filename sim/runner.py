@@ -110,8 +110,13 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
     elif workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
             futures = [pool.submit(_simulate_task, task) for task in tasks]
-            for future in as_completed(futures):
-                done(future.result())
+            try:
+                for future in as_completed(futures):
+                    done(future.result())
+            except BaseException:
+                for future in futures:           # report at once, do not wait for the rest
+                    future.cancel()
+                raise
     else:
         for task in tasks:
             done(_simulate_task(task))
