@@ -283,5 +283,16 @@ def summarize(per_replication: list[dict[str, float]]) -> dict[str, dict[str, fl
     out = {}
     for name in names:
         mean, lo, hi = confidence_interval([m.get(name, math.nan) for m in per_replication])
-        out[name] = {"mean": mean, "ci_low": lo, "ci_high": hi}
+        low, high = metric_range(name)
+        # a t-interval can reach past what the metric can be (a share below 0): cut it there
+        out[name] = {"mean": mean, "ci_low": max(lo, low) if lo == lo else lo,
+                     "ci_high": min(hi, high) if hi == hi else hi}
     return out
+
+
+def metric_range(name: str) -> tuple[float, float]:
+    """The values a summary metric can take: shares, rates and attainments lie in [0, 1],
+    everything else here (counts, times, hours, cost, queue lengths) is non-negative."""
+    if name.endswith("_share") or "_rate" in name or "attainment" in name or name == "utilization":
+        return 0.0, 1.0
+    return 0.0, math.inf

@@ -152,3 +152,14 @@ def test_a_run_where_nobody_arrives(tmp_path):
     assert out.exit_code == 0, out.output
     assert (tmp_path / "out" / "mentions.csv").read_text().count("\n") == 1   # the header only
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_intervals_stay_within_what_a_metric_can_be():
+    from sim.metrics import summarize
+
+    reps = [{"resolved_share": v, "ack_breach_rate": 1.0 - v, "mentions": 3 * v} for v in (0.0, 0.0, 0.03)]
+    s = summarize(reps)
+    assert s["resolved_share"]["ci_low"] == 0.0 < s["resolved_share"]["ci_high"]
+    assert s["ack_breach_rate"]["ci_high"] == 1.0 > s["ack_breach_rate"]["ci_low"]
+    assert s["mentions"]["ci_low"] == 0.0
+    assert s["resolved_share"]["mean"] == pytest.approx(0.01)   # the mean itself is untouched
