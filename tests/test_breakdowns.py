@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from sim import breakdowns, cascades
-from sim.records import CSV_COLUMNS, OUTCOMES, TIME_COLUMNS, MentionLog, TimeSeries
+from sim.records import OUTCOMES, MentionLog, TimeSeries
 from sim.scenario import parse_scenario
+
+from helpers import make_log
 
 NAN = float("nan")
 IGNORED = OUTCOMES.index("ignored")
@@ -26,27 +28,6 @@ def scenario(start: str = "2026-01-05T06:30"):
         "sla": {"acknowledge": {"within": "1h", "target": 0.9}},
         "pools": {"social": {"agents": 2}},
     })
-
-
-def make_log(channels=("twitter",), types=("complaint",), **given) -> MentionLog:
-    """A log with the given columns; the rest filled with NaN times, zeros and `resolved`
-    (ids count from 0, no parents)."""
-    n = len(next(iter(given.values())))
-    given.setdefault("id", np.arange(n))
-    given.setdefault("parent_id", np.full(n, -1))
-    columns = {}
-    for name in CSV_COLUMNS:
-        if name in given:
-            columns[name] = np.asarray(given[name])
-        elif name in TIME_COLUMNS:
-            columns[name] = np.full(n, NAN)
-        elif name == "outcome":
-            columns[name] = np.full(n, RESOLVED)
-        elif name in ("ack_breached", "resolve_breached"):
-            columns[name] = np.zeros(n, dtype=bool)
-        else:
-            columns[name] = np.zeros(n, dtype=int)
-    return MentionLog(columns, tuple(channels), tuple(types), ("social",))
 
 
 def test_hour_of_day_counts_from_the_calendar_start():

@@ -8,7 +8,6 @@ exact identities are checked to floating precision.
 """
 from __future__ import annotations
 
-import copy
 import math
 from datetime import datetime, timedelta
 
@@ -22,6 +21,8 @@ from sim.cli import main
 from sim.records import OUTCOMES
 from sim.runner import run
 from sim.scenario import parse_scenario
+
+from helpers import variant as scenario
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 TIMES = ("ack_start", "ack_done", "resolve_start", "resolve_done", "abandoned_at")
@@ -76,16 +77,6 @@ ACK_POLICIES = {
     "batched_every": {"acknowledge": "batched", "batch_every": "3h"},
     "with_resolution": {"acknowledge": "with_resolution"},
 }
-
-
-def scenario(base: dict, **changes):
-    """Scenario from `base` with top-level keys replaced and `policy` keys merged."""
-    data = copy.deepcopy(base)
-    policy = changes.pop("policy", None)
-    data.update(copy.deepcopy(changes))
-    if policy:
-        data["policy"] = {**data.get("policy", {}), **policy}
-    return parse_scenario(data)
 
 
 def rich(ack: str, **policy):

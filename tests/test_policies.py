@@ -20,18 +20,10 @@ from sim.records import OUTCOMES
 from sim.runner import run
 from sim.scenario import parse_scenario
 
+from helpers import variant as build
+
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 DAY = 1440.0
-
-
-def build(base: dict, **changes):
-    """Scenario from `base` with top-level keys replaced and `policy` keys merged."""
-    data = copy.deepcopy(base)
-    policy = changes.pop("policy", None)
-    data.update(copy.deepcopy(changes))
-    if policy:
-        data["policy"] = {**data.get("policy", {}), **policy}
-    return parse_scenario(data)
 
 
 def isset(x: np.ndarray) -> np.ndarray:

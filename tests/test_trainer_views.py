@@ -16,13 +16,19 @@ from PIL import Image
 from sim import expectation_gap as gap
 from sim import report
 from sim.cli import main
-from sim.records import CSV_COLUMNS, OUTCOMES, TIME_COLUMNS, MentionLog
+from sim.records import OUTCOMES, MentionLog
 from sim.report.animate import frame_indices
 from sim.report.summary_text import (
     duration_adjective, duration_words, executive_summary, percent, sla_sentence,
 )
 from sim.runner import run
 from sim.scenario import parse_scenario
+
+from helpers import make_log as _make_log
+
+
+def make_log(**given) -> MentionLog:
+    return _make_log(("twitter", "facebook"), ("complaint", "question", "noise"), **given)
 
 NAN = math.nan
 
@@ -46,25 +52,6 @@ def scenario(**changes):
     }
     doc.update(changes)
     return parse_scenario(doc)
-
-
-def make_log(**given) -> MentionLog:
-    n = len(next(iter(given.values())))
-    given.setdefault("id", np.arange(n))
-    given.setdefault("parent_id", np.full(n, -1))
-    columns = {}
-    for name in CSV_COLUMNS:
-        if name in given:
-            columns[name] = np.asarray(given[name])
-        elif name in TIME_COLUMNS:
-            columns[name] = np.full(n, NAN)
-        elif name == "outcome":
-            columns[name] = np.full(n, OUTCOMES.index("resolved"))
-        elif name in ("ack_breached", "resolve_breached"):
-            columns[name] = np.zeros(n, dtype=bool)
-        else:
-            columns[name] = np.zeros(n, dtype=int)
-    return MentionLog(columns, ("twitter", "facebook"), ("complaint", "question", "noise"), ("social",))
 
 
 def hourly_log() -> MentionLog:
