@@ -193,7 +193,9 @@ def story(run_dir, mention, replication, worst, random_, seed):
         info = read_info(Path(run_dir))
         log = read_mentions(Path(run_dir), info)
         row = pick(log, info, mention, replication, "random" if random_ else "worst", seed)
-    except (RunFolderError, StoryError) as exc:
+    except RunFolderError as exc:       # names its file already
+        fail(f"story: {exc}")
+    except StoryError as exc:
         fail(f"story: {run_dir}: {exc}")
     told = tell(log, row, info)
     click.echo(told.heading)
@@ -219,7 +221,9 @@ def animate(run_dir, output, replication, fps, hours):
         info = read_info(Path(run_dir))
         series = read_series(Path(run_dir))
         frames = animate_queue(series, info, out, replication=replication, fps=fps, hours=hours)
-    except (RunFolderError, AnimationError) as exc:
+    except RunFolderError as exc:       # names its file already
+        fail(f"animate: {exc}")
+    except AnimationError as exc:
         fail(f"animate: {run_dir}: {exc}")
     click.echo(f"wrote {out} ({frames} frames)")
 
