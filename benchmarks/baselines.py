@@ -17,7 +17,6 @@ waits, for the sanity check against Erlang C / Erlang A in `__main__`.
 from __future__ import annotations
 
 import heapq
-import math
 import time
 from collections import deque
 from dataclasses import dataclass

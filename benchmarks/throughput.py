@@ -17,10 +17,7 @@ machine load hits them alike. Run from anywhere: `python benchmarks/throughput.p
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -37,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import baselines  # noqa: E402  (benchmarks/ is on the path above)
+from machine import load, machine, versions  # noqa: E402
 
 HORIZON_DAYS = 3  # 3 simulated days at 9/min: about 39,000 mentions a run
 LONG_DAYS = 30  # the whole-process runs: about 390,000 mentions, start-up amortised
@@ -241,34 +239,6 @@ def ratio(value: float, reference: float | None, percent: bool = False) -> str:
     if reference is None:
         return "-"
     return f"{100 * value / reference:.1f} %" if percent else f"{value / reference:.2f}"
-
-
-def versions() -> str:
-    found = []
-    for name in ("simpy", "numpy", "ciw"):
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            found.append(f"{name} absent")
-    return f"Python {platform.python_version()}, " + ", ".join(found)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}"
-
-
-def load() -> str:
-    try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "load average unknown"
 
 
 def main() -> int:

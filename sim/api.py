@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from functools import cached_property, singledispatch
+from functools import singledispatch
 from pathlib import Path
 
 import numpy as np
@@ -99,16 +99,6 @@ class Result(RunResult):
     def __repr__(self) -> str:
         return (f"<caresim result {self.scenario.name!r}: {len(self.replications)} replications, "
                 f"seed {self.seed}, {len(self.mentions):,} mentions>")
-
-    @cached_property
-    def per_replication(self) -> list[dict[str, float]]:
-        """Every metric of every replication (the summary's means and CIs come from these).
-
-        Recomputed from the replications, as the run keeps only their summary: a few percent of
-        the run's time, once per result."""
-        from .metrics import replication_metrics
-
-        return [replication_metrics(self.scenario, rep) for rep in self.replications]
 
     def summary_table(self, text: bool = False, metrics: Sequence[str] | None = None) -> list[dict] | str:
         """The summary as rows `{metric, words, mean, ci_low, ci_high}`, or (`text=True`) as a

@@ -56,6 +56,18 @@ def output_folders(loaded: list[tuple[Path, Scenario]], output: str | None) -> l
     return [base / name for name in names]
 
 
+def execution_options(command):
+    """Options every command that runs replications shares: how, and how much it says."""
+    for option in reversed((
+        click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: all cores)."),
+        click.option("--no-report", is_flag=True, help="Skip plots and report.html."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either)."),
+        click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s)."),
+    )):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="caresim")
 def main() -> None:
@@ -67,12 +79,9 @@ def main() -> None:
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/; with several scenarios, one subfolder each).")
 @click.option("--replications", type=click.IntRange(min=1), help="Override the scenario's replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: all cores).")
 @click.option("--dask", "dask", metavar="ADDRESS", help="Run replications on a Dask cluster (tcp://host:8786, or 'local').")
 @click.option("--no-mentions", is_flag=True, help="Keep no per-mention records: streaming statistics, flat memory, no mentions.csv.")
-@click.option("--no-report", is_flag=True, help="Skip plots and report.html.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either).")
-@click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s).")
+@execution_options
 def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_report, quiet, no_progress):
     """Run SCENARIO files (or folders of them) and write their outputs."""
     from .output import write_outputs
@@ -125,11 +134,8 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), help="Output folder (default outputs/compare-<name1>-<name2>…/).")
 @click.option("--replications", type=click.IntRange(min=1), help="Replications for every scenario (default: the first scenario's).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for every scenario (default: the first scenario's).")
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: all cores).")
-@click.option("--no-report", is_flag=True, help="Skip plots and report.html.")
 @click.option("--all-metrics", is_flag=True, help="Print every metric, not only the headline ones.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either).")
-@click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s).")
+@execution_options
 def compare(scenarios, output, replications, seed, workers, no_report, all_metrics, quiet, no_progress):
     """Compare SCENARIO files on common random numbers, paired with the first one."""
     from .comparison import CORE_METRICS, compare as compare_scenarios, default_output, unique_labels, write_comparison

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from .differences import Difference, difference, format_estimate, metric_words, verdict
 from .expectation_gap import HourOfWeekBreaches, breach_rate_by_hour_of_week
-from .metrics import replication_metrics
 from .records import Replication
 from .scenario.models import Scenario
 
@@ -57,9 +56,8 @@ class Comparison:
 
     @cached_property
     def per_replication(self) -> tuple[tuple[dict[str, float], ...], ...]:
-        """Every metric of every replication, per scenario (recomputed from the replications, as
-        a run keeps only their summary: a few percent of the runs' time, once per comparison)."""
-        return tuple(tuple(replication_metrics(r.scenario, rep) for rep in r.replications) for r in self.results)
+        """Every metric of every replication, per scenario."""
+        return tuple(tuple(r.per_replication) for r in self.results)
 
     @cached_property
     def metrics(self) -> tuple[str, ...]:

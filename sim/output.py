@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
 from .runner import RunResult
+from .scenario import dump_scenario
 
 TIME_DECIMALS = 4
 
@@ -94,7 +94,7 @@ def summary_json(result: RunResult) -> str:
 
 
 def scenario_yaml(result: RunResult) -> str:
-    return yaml.safe_dump(result.scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
+    return dump_scenario(result.scenario)
 
 
 @contextmanager

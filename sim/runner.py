@@ -27,6 +27,7 @@ class RunResult:
     seed: int
     replications: list[Replication]
     summary: dict[str, dict[str, float]]
+    per_replication: list[dict[str, float]]   # every metric of every replication (the summary's inputs)
 
     @cached_property
     def mentions(self) -> MentionLog | None:
@@ -139,4 +140,4 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     tasks = [(scenario, s, i, keep_mentions) for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)
     per_rep = [replication_metrics(scenario, r) for r in reps]
-    return RunResult(scenario, seed, reps, summarize(per_rep))
+    return RunResult(scenario, seed, reps, summarize(per_rep), per_rep)

@@ -17,7 +17,7 @@ from ..records import (BOOL_COLUMNS, CSV_COLUMNS, INT_COLUMNS, OUTCOMES, SERIES_
 from .fields import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, BOTH, CHANNEL, DROPPED, FOLLOWERS,
                      GIVES_UP, ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE)
 from .model import CareModel
-from .pools import scheduled_agent_minutes, staffing_changes
+from .pools import scheduled_agent_minutes
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 NAN = math.nan
@@ -237,8 +237,7 @@ class Collector:
         agent_hours, busy_hours = {}, {}
         for pool in model.pools:
             p = pool.index
-            changes = staffing_changes(pool.spec, model.week_offset, self.end)
-            duty = scheduled_agent_minutes(changes, edges)
+            duty = scheduled_agent_minutes(pool.changes, edges)
             agent_hours[pool.name] = (duty.sum() + pool.overtime) / 60.0
             busy_hours[pool.name] = float(self.levels["busy_agents"][p].sum()) / 60.0
             rep.append(np.full(k, self.index, dtype=np.int64))

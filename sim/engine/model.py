@@ -18,7 +18,7 @@ from .fields import (ACK, ACK_DONE, ACK_START, ACK_WORK, ARRIVAL, BOTH, CHANNEL,
                      RECORDED, RES_DONE, RES_READY, RES_START, RES_WORK, RESOLVE, TRIAGED,
                      U_FOLLOW, U_MOVE)
 from .policies import AckPolicy, make_ack_policy, make_queue_factory
-from .pools import PoolState, staffing_changes
+from .pools import PoolState
 
 # Capacity model of concurrency: a conversation started while its agent already holds j others
 # takes (1 + penalty x j) times its single-conversation work; concurrency 1 is the plain queue.
@@ -117,8 +117,7 @@ class CareModel:
     def start(self) -> None:
         """Staffing and policy timers; call once before the first window."""
         for pool in self.pools:
-            changes = staffing_changes(pool.spec, self.week_offset, self.end)
-            self._staffing(pool, changes, 0)
+            self._staffing(pool, pool.changes, 0)
         self.policy.start()
 
     def _staffing(self, pool: PoolState, changes: list[tuple[float, int]], i: int) -> None:

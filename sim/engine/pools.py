@@ -82,7 +82,8 @@ class PoolState:
         self.concurrency = spec.concurrency
         self.penalty = model.concurrency_penalty
         self.warmup = model.warmup
-        size = max((n for _, n in staffing_changes(spec, model.week_offset, model.end)), default=0)
+        self.changes = staffing_changes(spec, model.week_offset, model.end)   # (time, agents on duty)
+        size = max((n for _, n in self.changes), default=0)
         self.busy = [0] * size                # conversations in hand, per agent
         self.left_at = [0.0] * size           # when each agent's shift last ended
         self.overtime_since: list[float | None] = [None] * size   # off duty but still working

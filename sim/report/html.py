@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 from typing import Protocol
 
-import yaml
 
 from ..differences import (
     FAIRNESS_DIMENSIONS,
@@ -24,6 +23,7 @@ from ..differences import (
 )
 from ..metrics import FOLLOWER_TIERS
 from ..records import MentionLog, Replication, TimeSeries
+from ..scenario import dump_scenario
 from .plots import (
     ack_vs_expectation_figure,
     arrivals_figure,
@@ -253,16 +253,6 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
     return "\n".join(rows)
 
 
-def scenario_yaml(scenario) -> str:
-    """The scenario as YAML (validated values: durations in minutes, rates per minute).
-
-    Not `sim.output.scenario_yaml`: that one takes a run result, escapes non-ASCII text (this
-    page shows it as written), and its module imports the runner, which the report never does.
-    """
-    data = scenario.model_dump(mode="json", by_alias=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
-
-
 def render_plots(result: RunResultLike) -> dict[str, bytes]:
     """PNG bytes of every report plot, by file name."""
     scenario, mentions = result.scenario, _mentions(result)
@@ -365,7 +355,7 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts += [
         "<h2>Scenario</h2>",
         '<p class="note">As validated: durations in minutes, rates per minute.</p>',
-        f"<pre>{html.escape(scenario_yaml(scenario))}</pre>",
+        f"<pre>{html.escape(dump_scenario(scenario))}</pre>",
         "</main>",
         "</body>",
         "</html>",

@@ -139,6 +139,13 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(data, path)
 
 
+def dump_scenario(scenario: Scenario) -> str:
+    """The validated scenario, every default filled in, as YAML that loads again (durations in
+    minutes, rates per minute, times of day and weekdays as written in scenario files)."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
 def scenario_files(paths: list[str | Path]) -> list[Path]:
     """Expand folders into the scenario files they hold (sorted), keep files as given."""
     files: list[Path] = []
