@@ -16,7 +16,6 @@ from simpy.events import Timeout
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
 from ..arrivals.source import ArrivalSource
 from ..scenario.models import Scenario
-from .fields import ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, FOLLOWERS, GIVES_UP, TYPE
 
 
 class ClosedLoop:
@@ -37,52 +36,58 @@ class ClosedLoop:
         self.model = model
 
     # ------------------------------------------------------------ engine hooks
-    def arrived(self, i: int) -> None:
-        st = self.model.m[i]
-        if st[TYPE] != self.complaint or self.cfg.breach_boost <= 1.0:
+    def arrived(self, ref: int) -> None:
+        t = self.model.table
+        j = ref - t.lo
+        if t.type[j] != self.complaint or self.cfg.breach_boost <= 1.0:
             return
-        due = min(st[ACK_DUE], st[GIVES_UP])
+        due = min(t.ack_due[j], t.gives_up[j])
         if due < self.end:
             env = self.model.env
-            Timeout(env, max(due - env.now, 0.0)).callbacks.append(lambda _e: self._check(i))
+            Timeout(env, max(due - env.now, 0.0)).callbacks.append(lambda _e: self._check(ref))
 
-    def _check(self, i: int) -> None:
+    def _check(self, ref: int) -> None:
         m = self.model
-        st = m.m.get(i)
-        if st is None:                             # settled and retired: answered in time
+        t = m.table
+        j = ref - t.lo
+        if j < 0:                                  # settled and retired: answered in time
             return
-        if st[ACK_START] != st[ACK_START]:         # still waiting (NaN): breached or gave up
-            self.boost(i, self.cfg.breach_boost, breach=True)
-        elif st[ACK_DONE] != st[ACK_DONE]:         # in service past a deadline
-            if m.env.now >= st[ACK_DUE]:
-                self.boost(i, self.cfg.breach_boost, breach=True)
-            elif st[ACK_DUE] < self.end:           # patience ran out in service: not a breach yet
-                Timeout(m.env, st[ACK_DUE] - m.env.now).callbacks.append(lambda _e: self._check(i))
+        if t.ack_start[j] != t.ack_start[j]:       # still waiting (NaN): breached or gave up
+            self.boost(ref, self.cfg.breach_boost, breach=True)
+        elif t.ack_done[j] != t.ack_done[j]:       # in service past a deadline
+            if m.env.now >= t.ack_due[j]:
+                self.boost(ref, self.cfg.breach_boost, breach=True)
+            elif t.ack_due[j] < self.end:          # patience ran out in service: not a breach yet
+                Timeout(m.env, t.ack_due[j] - m.env.now).callbacks.append(lambda _e: self._check(ref))
 
-    def ignored(self, i: int) -> None:
-        if self.model.m[i][TYPE] == self.complaint:
-            self.boost(i, self.cfg.breach_boost, breach=True)
+    def ignored(self, ref: int) -> None:
+        t = self.model.table
+        if t.type[ref - t.lo] == self.complaint:
+            self.boost(ref, self.cfg.breach_boost, breach=True)
 
-    def acknowledged(self, i: int) -> None:
-        if self.model.m[i][TYPE] == self.noise:
-            self.boost(i, self.cfg.noise_reply_boost)
+    def acknowledged(self, ref: int) -> None:
+        t = self.model.table
+        if t.type[ref - t.lo] == self.noise:
+            self.boost(ref, self.cfg.noise_reply_boost)
 
     # ------------------------------------------------------------ generation
-    def boost(self, i: int, factor: float, breach: bool = False) -> None:
+    def boost(self, ref: int, factor: float, breach: bool = False) -> None:
         m = self.model
-        st = m.m[i]
-        if factor <= 1.0 or st[BOOSTED]:          # boosted once, for the rest of its life
+        t = m.table
+        j = ref - t.lo
+        if factor <= 1.0 or t.boosted[j]:          # boosted once, for the rest of its life
             return
-        st[BOOSTED] = True
+        t.boosted[j] = True
         now = m.env.now
-        n_i = float(branching_factors(np.array([st[FOLLOWERS]]), self.cfg, self.median)[0])
+        n_i = float(branching_factors(np.array([t.followers[j]]), self.cfg, self.median)[0])
         if n_i <= 0.0:
             return
         # the boosted branching is capped by max_branching too, so every cascade still dies out
         factor = min(factor, self.cfg.max_branching / n_i)
         if factor <= 1.0:
             return
-        times = boosted_offspring_times(now, st[ARRIVAL], n_i, factor, self.cfg.decay, self.source.boost_rng)
+        parent_id = t.ids[j]
+        times = boosted_offspring_times(now, t.arrival[j], n_i, factor, self.cfg.decay, self.source.boost_rng)
         times = times[times < self.end]
         if len(times) == 0:
             return
@@ -90,12 +95,11 @@ class ClosedLoop:
         kids["arrival"] = times
         kids["origin"] = np.full(len(times), 1, dtype=np.int64)
         kids["id"] = self.source.allocate(len(times))
-        kids["parent_id"] = np.full(len(times), i, dtype=np.int64)
+        kids["parent_id"] = np.full(len(times), parent_id, dtype=np.int64)
         more = self.source.offspring(times, kids["followers"], kids["id"], boosted=True)
         for batch in (kids, more):
             if len(batch["arrival"]):
-                m.add_mentions(batch)
-                for k in batch["id"].tolist():
-                    m.schedule_arrival(k)
+                for new in m.add_mentions(batch):
+                    m.schedule_arrival(new)
                 if breach:   # noise replies fuel cascades too, but are not breaches
                     self.created_by_breaches += int((batch["arrival"] >= self.warmup).sum())

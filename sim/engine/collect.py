@@ -14,10 +14,9 @@ import numpy as np
 
 from ..records import (BOOL_COLUMNS, CSV_COLUMNS, INT_COLUMNS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS,
                        MentionLog, TimeSeries)
-from .fields import (ACK_DONE, ACK_DUE, ACK_START, ARRIVAL, BOOSTED, BOTH, CHANNEL, DROPPED, FOLLOWERS,
-                     GIVES_UP, ORIGIN, PARENT, RES_DONE, RES_DUE, RES_READY, RES_START, TRIAGED, TYPE)
 from .model import CareModel
 from .pools import scheduled_agent_minutes
+from .table import DROP
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 NAN = math.nan
@@ -69,73 +68,48 @@ class Collector:
         self.arrivals = np.zeros(n_bins)
         self.max_queue = 0
         self.parts: list[dict[str, np.ndarray]] = []
-        self.respond = np.asarray(model.respond, dtype=bool)
-        self.ack_pool_of = np.asarray(model.ack_pool_of)
         self.res_pool_of = np.asarray(model.res_pool_of)
-        self.both = model.policy.stage_of_first_reply == BOTH
-        self.carry: dict[str, np.ndarray] | None = None   # unsettled mentions after the last window
-        self.carry_keys = (*self._columns([]).keys(), "id")
-
-    def _columns(self, rows: list[list]) -> dict[str, np.ndarray]:
-        # one C-level conversion of every field (ids and counts are exact in float64)
-        table = np.array(rows, dtype=float).reshape(len(rows), BOOSTED + 1).T
-        f = lambda k: table[k]
-        i = lambda k: table[k].astype(np.int64)
-        return {
-            "arrival": f(ARRIVAL), "channel": i(CHANNEL), "type": i(TYPE), "triaged_as": i(TRIAGED),
-            "followers": i(FOLLOWERS), "origin": i(ORIGIN), "parent_id": i(PARENT),
-            "ack_expected_by": f(ACK_DUE), "resolve_expected_by": f(RES_DUE), "gives_up": f(GIVES_UP),
-            "ack_start": f(ACK_START), "ack_done": f(ACK_DONE), "res_ready": f(RES_READY),
-            "resolve_start": f(RES_START), "resolve_done": f(RES_DONE),
-            "dropped": table[DROPPED].astype(bool),
-        }
+        self.both = model.both
+        self.settled = np.zeros(0, dtype=bool)   # per mention the table holds
 
     def collect(self, w0: float, w1: float) -> None:
-        """Add window [w0, w1) to the statistics, then settle and retire what is finished."""
-        c = self._live_columns(w1)
-        if c is None:
+        """Add window [w0, w1) to the statistics, then settle what is finished and let the
+        table forget the settled mentions ahead of the first unsettled one."""
+        table = self.model.table
+        static = table.static()
+        n = len(table)
+        if n == 0:
             return
-        m = self.model
-        final = w1 >= self.end
-        responded = self.respond[c["triaged_as"]]
+        settled = self.settled
+        if len(settled) < n:
+            settled = np.concatenate([settled, np.zeros(n - len(settled), dtype=bool)])
+        live = np.flatnonzero(~settled & (static["arrival"] < w1))
+        if len(live):
+            self._collect(w0, w1, {k: v[live] for k, v in static.items()},
+                          {k: v[live] for k, v in table.recorded().items()}, live, settled)
+        if w1 >= self.end:
+            settled[:] = True
+        cut = int(np.argmin(settled)) if not settled.all() else n
+        table.drop(cut)
+        self.settled = settled[cut:]
+
+    def _collect(self, w0: float, w1: float, c: dict, rec: dict, live: np.ndarray, settled: np.ndarray) -> None:
+        c["ack_start"], c["ack_done"], c["res_ready"] = rec["ack_start"], rec["ack_done"], rec["res_ready"]
+        c["resolve_start"], c["resolve_done"] = rec["res_start"], rec["res_done"]
+        c["dropped"] = (c["move"] == DROP) & ~np.isnan(c["ack_done"]) & (not self.both)
+        responded = c["responded"]
         abandoned = responded & np.isnan(c["ack_start"]) & (c["gives_up"] <= w1)
         c["abandoned_at"] = np.where(abandoned, c["gives_up"], NAN)
-        ack_pool = self.ack_pool_of[c["channel"]]
+        first_pool = c["first_pool"]
         res_pool = self.res_pool_of[c["channel"], c["triaged_as"]]   # routed as triaged
-        first_pool = np.where(ack_pool >= 0, ack_pool, res_pool)
         self._window_statistics(c, responded, first_pool, res_pool, w0, w1)
-        settled = ~responded | ~np.isnan(c["resolve_done"]) | c["dropped"] | abandoned
-        if final:
-            settled[:] = True
-        self.carry = {k: c[k][~settled] for k in self.carry_keys}
-        if not settled.any():
+        done = ~responded | ~np.isnan(c["resolve_done"]) | c["dropped"] | abandoned
+        if w1 >= self.end:
+            done[:] = True
+        if not done.any():
             return
-        done = {k: v[settled] for k, v in c.items()}
-        self._settle(done, responded[settled], first_pool[settled], res_pool[settled])
-        m.retire(done["id"].tolist())
-
-    def _live_columns(self, w1: float) -> dict[str, np.ndarray] | None:
-        """Columns of every mention arrived before `w1` and not yet settled. Mentions carried
-        over from the last window and untouched since are taken from the carried arrays; only
-        new and touched ones are read from the engine, so a long backlog costs NumPy time, not a
-        Python pass per window."""
-        m = self.model
-        state = m.m
-        arrived = [i for i in m.fresh if state[i][ARRIVAL] < w1]
-        m.fresh = [i for i in m.fresh if state[i][ARRIVAL] >= w1]   # created by the loop, due later
-        touched, m.touched = m.touched, set()
-        carry = self.carry
-        if carry is not None and len(carry["id"]):
-            changed = np.isin(carry["id"], np.fromiter(touched, np.int64, len(touched)))
-            reread = carry["id"][changed].tolist() + arrived
-            kept = {k: v[~changed] for k, v in carry.items()}
-        else:
-            reread, kept = arrived, None
-        new = self._columns([state[i] for i in reread])
-        new["id"] = np.array(reread, dtype=np.int64)
-        if kept is not None:
-            new = {k: np.concatenate([kept[k], new[k]]) for k in self.carry_keys}
-        return new if len(new["id"]) else None
+        settled[live[done]] = True
+        self._settle({k: v[done] for k, v in c.items()}, responded[done], first_pool[done], res_pool[done])
 
     def _window_statistics(self, c, responded, first_pool, res_pool, w0, w1) -> None:
         lo, hi = max(w0, self.warmup), w1

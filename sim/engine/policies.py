@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 from simpy.events import Timeout
 
 from ..scenario.models import Scenario
-from .fields import ACK, ACK_DUE, BOTH, FOLLOWERS, RES_DUE, TRIAGED
+import numpy as np
+
 from .queues import FifoQueue, KeyedQueue
+from .table import ACK, BOTH
 
 if TYPE_CHECKING:
     from .model import CareModel
@@ -37,9 +39,9 @@ class AckPolicy:
     def start(self) -> None:
         """Schedule whatever the policy needs at time 0."""
 
-    def new_mention(self, i: int) -> None:
-        pool = self.model.first_reply_pool(i)
-        pool.ack_q.push(i)
+    def admit(self, ref: int, key, pool) -> None:
+        """A responded-to mention arrives for its first reply from `pool`."""
+        pool.ack_q.push(ref, key)
         if pool.idle:
             pool.wake()
 
@@ -53,8 +55,8 @@ class WithResolution(AckPolicy):
 class Batched(AckPolicy):
     """`batched`: acknowledgements only in sweeps."""
 
-    def new_mention(self, i: int) -> None:
-        self.model.first_reply_pool(i).pending.append(i)
+    def admit(self, ref: int, key, pool) -> None:
+        pool.pending.append(ref)
 
     def sweep_times(self) -> list[float]:
         pol, model = self.scenario.policy, self.model
@@ -85,12 +87,13 @@ class Batched(AckPolicy):
 
     def _sweep(self, k: int) -> None:
         self.model.pull()                 # arrivals due by now join pending before the sweep
+        table = self.model.table
         for pool in self.model.pools:
             if pool.pending:
-                live = self.model.m
-                for i in pool.pending:
-                    if i in live:                      # not retired as abandoned meanwhile
-                        pool.ack_q.push(i)
+                lo, keys = table.lo, table.key_ack
+                for ref in pool.pending:
+                    if ref >= lo:                       # not retired as abandoned meanwhile
+                        pool.ack_q.push(ref, keys[ref - lo] if keys else None)
                 pool.pending = []
                 while pool.idle and len(pool.ack_q):
                     pool.wake()
@@ -103,20 +106,21 @@ def make_ack_policy(scenario: Scenario, model: "CareModel") -> AckPolicy:
     return cls(scenario, model)
 
 
-def make_queue_factory(scenario: Scenario, model: "CareModel"):
-    """Queue constructor for `policy.priority` (keys read the model's per-mention lists)."""
+def queue_keys(scenario: Scenario):
+    """(queue class, key of the acknowledgement queue, key of the resolution queue) for
+    `policy.priority`; a key maps (followers, triaged_as, ack_due, res_due) arrays to keys."""
     priority = scenario.policy.priority
     if priority == "fifo":
-        return lambda stage: FifoQueue()
+        return FifoQueue, None, None
     if priority == "followers":
         # largest reach first: the "25,000 vs 250 followers" double standard
-        return lambda stage: KeyedQueue(lambda i: -model.m[i][FOLLOWERS])
+        reach = lambda followers, triaged, ack_due, res_due: -followers
+        return KeyedQueue, reach, reach
     if priority == "deadline":
         # earliest customer expectation first (of the stage being waited for)
-        return lambda stage: KeyedQueue(
-            (lambda i: model.m[i][ACK_DUE]) if stage == "acknowledge" else (lambda i: model.m[i][RES_DUE])
-        )
+        return (KeyedQueue, lambda followers, triaged, ack_due, res_due: ack_due,
+                lambda followers, triaged, ack_due, res_due: res_due)
     order = list(scenario.policy.type_order or scenario.types)   # default: the order of `types`
-    types = scenario.types
-    rank = [order.index(t) if t in order else len(order) for t in types]   # unlisted: last, FIFO
-    return lambda stage: KeyedQueue(lambda i: rank[model.m[i][TRIAGED]])   # as triaged: what agents see
+    rank = np.array([order.index(t) if t in order else len(order) for t in scenario.types])  # unlisted: last, FIFO
+    by_type = lambda followers, triaged, ack_due, res_due: rank[triaged]   # as triaged: what agents see
+    return KeyedQueue, by_type, by_type

@@ -2,16 +2,20 @@
 
 An agent never waits on an event of its own: when it finishes a conversation it takes the next
 one at once, and when none is waiting it parks on the pool's idle list, from which new work
-starts it synchronously. So a mention costs one SimPy event per arrival and one per stage served.
+starts it synchronously. So a mention costs one SimPy event per stage served, plus one for its
+arrival when an agent is idle to hear of it (`CareModel.arm`). Each conversation slot schedules
+one reusable event (`Environment.schedule`) rather than building a `Timeout` per conversation.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from simpy.events import Timeout
+from simpy.core import NORMAL
+from simpy.events import Event
 
 from ..scenario.models import Pool
+from .table import ACK, BOTH, RESOLVE
 
 if TYPE_CHECKING:
     from .model import CareModel
@@ -72,10 +76,10 @@ class PoolState:
     concurrency c has c slots (`Agent` objects) sharing its number.
     """
 
-    def __init__(self, index: int, name: str, spec: Pool, make_queue: Callable, model: "CareModel"):
+    def __init__(self, index: int, name: str, spec: Pool, queue_class: type, model: "CareModel"):
         self.index, self.name, self.spec = index, name, spec
-        self.ack_q = make_queue("acknowledge")
-        self.res_q = make_queue("resolve")
+        self.ack_q = queue_class()
+        self.res_q = queue_class()
         self.pending: list[int] = []          # batched acknowledgement: waiting for the next sweep
         self.idle: list[Agent] = []
         self.on_duty = 0
@@ -145,39 +149,78 @@ class Agent:
 
     A conversation started while the agent already holds j others takes (1 + penalty x j) times
     its work (attention divided across conversations); with concurrency 1, j is always 0.
+    `start` and `done` run for every conversation: they read the mention table directly.
     """
 
-    __slots__ = ("pool", "k", "model", "job", "stage", "off", "env", "take", "on_done")
+    __slots__ = ("pool", "k", "model", "job", "stage", "off", "env", "event", "callbacks", "schedule")
 
     def __init__(self, pool: PoolState, k: int, model: "CareModel"):
         self.pool, self.k, self.model = pool, k, model
         self.job, self.stage, self.off = -1, 0, True
-        # bound once: these run for every conversation
-        self.env, self.take, self.on_done = model.env, model.take, self.done
+        self.env = model.env
+        # One event per slot, scheduled again for each conversation: a slot has at most one
+        # conversation in hand, and SimPy is done with an event once its callbacks have run.
+        self.event = Event(self.env)
+        self.event._ok, self.event._value = True, None
+        self.callbacks = [self.done]
+        self.schedule = self.env.schedule
 
     def start(self) -> None:
-        pool = self.pool
-        job = self.take(pool)
-        if job is None:
-            pool.idle.append(self)
-            self.model.arm()              # an idle agent must hear of the next arrival
-            return
-        self.job, self.stage, work = job
-        others = pool.busy[self.k]
-        pool.busy[self.k] = others + 1
+        """Take the next piece of work (first replies before resolutions), or wait idle."""
+        model, pool = self.model, self.pool
+        now = self.env._now        # the clock, read directly on the hottest path
+        if model.next_due <= now:
+            model.pull()
+        table = model.table
+        lo = table.lo
+        q = pool.ack_q
+        ref = q.pop() if q.items else -1
+        if ref >= 0:
+            gives_up = table.gives_up
+            # lazy abandonment: skip whoever gave up before now (or was settled as such)
+            while ref >= 0 and (ref < lo or gives_up[ref - lo] <= now):
+                ref = q.pop()
+        if ref >= 0:
+            j = ref - lo
+            table.ack_start[j] = now
+            if model.both:
+                table.res_start[j] = now
+                self.stage = BOTH
+            else:
+                self.stage = ACK
+            work = table.work1[j]
+        else:
+            ref = pool.res_q.pop()
+            if ref < 0:
+                pool.idle.append(self)
+                model.arm()               # an idle agent must hear of the next arrival
+                return
+            j = ref - lo
+            table.res_start[j] = now
+            self.stage = RESOLVE
+            work = table.res_work[j]
+        self.job = ref
+        busy = pool.busy
+        others = busy[self.k]
+        busy[self.k] = others + 1
         if others:
             work *= 1.0 + pool.penalty * others
-        Timeout(self.env, work).callbacks.append(self.on_done)
+        self.event.callbacks = self.callbacks
+        self.schedule(self.event, NORMAL, work)
 
     def done(self, _event) -> None:
-        pool = self.pool
-        self.model.finish(self.job, self.stage, pool)
+        pool, model = self.pool, self.model
+        if self.stage == RESOLVE:
+            table = model.table
+            table.res_done[self.job - table.lo] = self.env._now
+        else:
+            model.first_reply_done(self.job, self.stage)
         self.job = -1
         k = self.k
         pool.busy[k] -= 1
         if k >= pool.on_duty:
             self.off = True
             if not pool.busy[k]:
-                pool.end_overtime(k, self.env.now)
+                pool.end_overtime(k, self.env._now)
             return
         self.start()

@@ -1,0 +1,137 @@
+"""The mentions the engine holds, as columns.
+
+A mention is known to the engine by its *ref*: its position in registration order (ids are not
+in that order: cascade follow-ons due after their window are registered when their window
+comes). Columns the engine reads or writes on every event are Python lists, indexed by
+`ref - lo` (scalar access to NumPy arrays is slow on the hot path; list columns are filled and
+read back in one C-level call each, far cheaper than a small object per mention). Columns only
+the settlement needs stay NumPy arrays. When the collector has settled every mention up to some
+ref, that prefix is dropped from every column and `lo` moves on, so memory follows the mentions
+in play, not the horizon.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Stages of a piece of work: acknowledgement, resolution, or both at once (with_resolution).
+ACK, RESOLVE, BOTH = 0, 1, 2
+# What happens after the first reply (drawn at arrival): resolve here, move to another channel
+# first (and follow through), or move and never follow through (dropped).
+STAY, MOVE, DROP = 0, 1, 2
+# Times the engine records; NaN until they happen.
+RECORDED = ("ack_start", "ack_done", "res_ready", "res_start", "res_done")
+NAN = math.nan
+
+
+class MentionTable:
+    """Columns of the registered mentions, refs `lo .. lo + len - 1`."""
+
+    def __init__(self, first_pool: np.ndarray, res_pool: np.ndarray, both: bool, move_share: float,
+                 follow_through: float, keys, loop: bool):
+        self.first_pool_of, self.res_pool_of = first_pool, res_pool   # [channel, triaged_as]
+        self.both, self.move_share, self.follow_through = both, move_share, follow_through
+        self.keys = keys            # (stage key function or None, for acknowledge and resolve)
+        self.loop = loop            # the closed loop reads a few columns of its own
+        self.lo = 0
+        # hot columns
+        self.gives_up: list[float] = []
+        self.work1: list[float] = []     # the first reply's work (the resolution's under with_resolution)
+        self.res_work: list[float] = []
+        self.first: list[int] = []       # pool of the first reply; -1: ignored by triage
+        self.res_pool: list[int] = []
+        self.move: list[int] = []
+        self.key_ack: list = []
+        self.key_res: list = []
+        for name in RECORDED:
+            setattr(self, name, [])
+        # closed-loop columns
+        self.type: list[int] = []
+        self.followers: list[int] = []
+        self.arrival: list[float] = []
+        self.ack_due: list[float] = []
+        self.boosted: list[bool] = []
+        self.ids: list[int] = []
+        # settlement columns, NumPy: one array per registered batch until `static` joins them
+        self._static: dict[str, np.ndarray] | None = None
+        self._batches: list[dict[str, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self.gives_up)
+
+    @property
+    def end(self) -> int:
+        """The ref the next registered mention gets."""
+        return self.lo + len(self.gives_up)
+
+    def add(self, m: dict[str, np.ndarray]) -> int:
+        """Register a batch of mentions (columns as drawn, plus `id`, `parent_id`, `origin`);
+        returns the ref of its first mention (the others follow in order)."""
+        first_ref = self.end
+        arrival = m["arrival"]
+        n = len(arrival)
+        ch, tri = m["channel"], m["triaged_as"]
+        first = self.first_pool_of[ch, tri]
+        move = np.where(m["u_move"] < self.move_share,
+                        np.where(m["u_follow"] < self.follow_through, MOVE, DROP), STAY)
+        ack_due, res_due = arrival + m["ack_expect"], arrival + m["resolve_expect"]
+        gives_up = arrival + m["patience"]
+        self.gives_up += gives_up.tolist()
+        self.work1 += (m["resolve_work"] if self.both else m["ack_work"]).tolist()
+        self.res_work += m["resolve_work"].tolist()
+        self.first += first.tolist()
+        self.res_pool += self.res_pool_of[ch, tri].tolist()
+        self.move += move.tolist()
+        for column, key in zip((self.key_ack, self.key_res), self.keys):
+            if key is not None:
+                column += key(m["followers"], tri, ack_due, res_due).tolist()
+        nans = [NAN] * n
+        for name in RECORDED:
+            getattr(self, name).extend(nans)
+        if self.loop:
+            self.type += m["type"].tolist()
+            self.followers += m["followers"].tolist()
+            self.arrival += arrival.tolist()
+            self.ack_due += ack_due.tolist()
+            self.boosted += [False] * n
+            self.ids += m["id"].tolist()
+        self._batches.append({
+            "id": m["id"], "parent_id": m["parent_id"], "origin": m["origin"], "arrival": arrival,
+            "channel": ch, "type": m["type"], "triaged_as": tri, "followers": m["followers"],
+            "ack_expected_by": ack_due, "resolve_expected_by": res_due, "gives_up": gives_up,
+            "responded": first >= 0, "first_pool": first, "move": move,
+        })
+        return first_ref
+
+    def static(self) -> dict[str, np.ndarray]:
+        """Settlement columns of every registered mention, in ref order."""
+        if self._batches:
+            parts = ([self._static] if self._static is not None else []) + self._batches
+            self._static = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            self._batches = []
+        return self._static or {}
+
+    def recorded(self) -> dict[str, np.ndarray]:
+        """The times the engine recorded, in ref order (NaN where not yet)."""
+        return {name: np.array(getattr(self, name), dtype=float) for name in RECORDED}
+
+    def drop(self, k: int) -> None:
+        """Forget the first `k` mentions (all settled)."""
+        if k <= 0:
+            return
+        self.static()
+        self._static = {name: v[k:] for name, v in self._static.items()}
+        for column in self._lists():
+            del column[:k]
+        self.lo += k
+
+    def _lists(self):
+        yield from (self.gives_up, self.work1, self.res_work, self.first, self.res_pool, self.move)
+        for column, key in zip((self.key_ack, self.key_res), self.keys):
+            if key is not None:
+                yield column
+        for name in RECORDED:
+            yield getattr(self, name)
+        if self.loop:
+            yield from (self.type, self.followers, self.arrival, self.ack_due, self.boosted, self.ids)
