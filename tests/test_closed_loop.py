@@ -234,3 +234,15 @@ def test_runaway_exits_with_a_clear_message(tmp_path, data, workers):
     assert str(path) in message and "arrivals.cascades" in message and "branching" in message
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runaway.yaml"]  # no half-written folder
+
+
+def test_first_come_first_served_with_the_loop(runs):
+    """Follow-ons created by the loop during the run queue behind everyone who arrived before
+    them: under FIFO the first replies start in arrival order, loop-made mentions included."""
+    log = runs["boost, understaffed"].mentions
+    answered = ~np.isnan(log["ack_start"]) & (log["replication"] == 0)
+    order = np.argsort(log["arrival"][answered], kind="stable")
+    starts = log["ack_start"][answered][order]
+    assert np.all(np.diff(starts) >= 0.0)
+    made_by_loop = runs["boost, understaffed"].replications[0].extra["boosted_mentions"]
+    assert made_by_loop > 0 and answered.sum() > 1000

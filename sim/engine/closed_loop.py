@@ -7,8 +7,15 @@ that gets a reply is boosted by `noise_reply_boost`. With an
 exponential kernel the boosted part of the intensity after time b is memoryless, so the extra
 follow-ons are exactly Poisson((boost - 1) n_i exp(-(b - t_i)/decay)) at b + Exponential(decay)
 (superposition), each with its own open-loop cascade; they may be boosted in turn.
+
+Every complaint's deadline is known when it is registered, so the loop keeps one watch list of
+(deadline, complaint) and a single pending SimPy event at the earliest deadline whose complaint
+has not been answered yet: a complaint answered in time costs no event, and arrivals need no
+event of their own (the engine lets them in lazily).
 """
 from __future__ import annotations
+
+import heapq
 
 import numpy as np
 from simpy.events import Timeout
@@ -16,6 +23,10 @@ from simpy.events import Timeout
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
 from ..arrivals.source import ArrivalSource
 from ..scenario.models import Scenario
+
+
+INF = float("inf")
+CHECK, IGNORED = 0, 1      # watch-list entries: a deadline to check, an ignored complaint's arrival
 
 
 class ClosedLoop:
@@ -31,20 +42,57 @@ class ClosedLoop:
         self.source = source
         self.created_by_breaches = 0             # follow-ons due to breaches, after warm-up
         self.warmup = scenario.warmup
+        self.watch: list[tuple[float, int, int, int]] = []   # (time, sequence, ref, CHECK or IGNORED)
+        self.seq = 0
+        self.armed_at = INF
 
     def attach(self, model) -> None:
         self.model = model
 
     # ------------------------------------------------------------ engine hooks
-    def arrived(self, ref: int) -> None:
-        t = self.model.table
-        j = ref - t.lo
-        if t.type[j] != self.complaint or self.cfg.breach_boost <= 1.0:
+    def registered(self, first_ref: int, m: dict[str, np.ndarray], first_pool: np.ndarray) -> None:
+        """Watch the complaints of a batch just registered (refs from `first_ref`): a complaint
+        ignored by triage breaches at its arrival, one responded to at its deadline or when its
+        author gives up, whichever comes first, unless answered by then."""
+        if self.cfg.breach_boost <= 1.0 or self.complaint < 0:
             return
-        due = min(t.ack_due[j], t.gives_up[j])
-        if due < self.end:
+        arrival = m["arrival"]
+        responded = first_pool >= 0
+        due = np.where(responded, np.minimum(arrival + m["ack_expect"], arrival + m["patience"]), arrival)
+        watched = np.flatnonzero((m["type"] == self.complaint) & (due < self.end))
+        for t, j, answered in zip(due[watched].tolist(), watched.tolist(), responded[watched].tolist()):
+            self._watch(t, first_ref + j, CHECK if answered else IGNORED)
+        self._arm()
+
+    def _watch(self, t: float, ref: int, kind: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.watch, (t, self.seq, ref, kind))
+
+    def _arm(self) -> None:
+        """One event at the earliest entry still in question (answered complaints drop out)."""
+        watch, table = self.watch, self.model.table
+        while watch and watch[0][3] == CHECK:
+            j = watch[0][2] - table.lo
+            if j >= 0 and table.ack_done[j] != table.ack_done[j]:   # not yet answered (NaN)
+                break
+            heapq.heappop(watch)          # answered before now, so before its deadline
+        if watch and watch[0][0] < self.armed_at:
             env = self.model.env
-            Timeout(env, max(due - env.now, 0.0)).callbacks.append(lambda _e: self._check(ref))
+            self.armed_at = watch[0][0]
+            Timeout(env, self.armed_at - env.now).callbacks.append(self._fire)
+
+    def _fire(self, _event) -> None:
+        now = self.model.env.now
+        if now >= self.armed_at:
+            self.armed_at = INF
+        watch = self.watch
+        while watch and watch[0][0] <= now:
+            _, _, ref, kind = heapq.heappop(watch)
+            if kind == IGNORED:
+                self.boost(ref, self.cfg.breach_boost, breach=True)
+            else:
+                self._check(ref)
+        self._arm()
 
     def _check(self, ref: int) -> None:
         m = self.model
@@ -58,12 +106,7 @@ class ClosedLoop:
             if m.env.now >= t.ack_due[j]:
                 self.boost(ref, self.cfg.breach_boost, breach=True)
             elif t.ack_due[j] < self.end:          # patience ran out in service: not a breach yet
-                Timeout(m.env, t.ack_due[j] - m.env.now).callbacks.append(lambda _e: self._check(ref))
-
-    def ignored(self, ref: int) -> None:
-        t = self.model.table
-        if t.type[ref - t.lo] == self.complaint:
-            self.boost(ref, self.cfg.breach_boost, breach=True)
+                self._watch(t.ack_due[j], ref, CHECK)
 
     def acknowledged(self, ref: int) -> None:
         t = self.model.table

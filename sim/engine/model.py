@@ -46,9 +46,6 @@ class CareModel:
             np.asarray(self.first_pool_of), np.asarray(self.res_pool_of), self.both,
             move.share if move else 0.0, move.follow_through if move else 1.0, keys,
             loop=cascade_hook is not None)
-        # Lazy arrivals are exact only when nothing reacts to an arrival at its own moment; the
-        # closed loop starts a breach timer at each complaint's arrival, so it needs every event.
-        self.lazy = cascade_hook is None
         self._refs: list[int] = []
         self._times: list[float] = []
         self._k = 0
@@ -95,7 +92,9 @@ class CareModel:
     def add_mentions(self, m: dict[str, np.ndarray]) -> list[int]:
         """Register mentions (with `id`, `parent_id`, `origin`); they arrive once walked or
         scheduled. Returns their refs."""
-        first = self.table.add(m)
+        first, first_pool = self.table.add(m)
+        if self.cascade_hook is not None:
+            self.cascade_hook.registered(first, m, first_pool)
         return list(range(first, first + len(m["arrival"])))
 
     # ---------------------------------------------------------------- running
@@ -128,10 +127,17 @@ class CareModel:
         times, refs, now = self._times, self._refs, self.env._now
         n = len(times)
         k = self._k
+        # `arrive` inlined: this runs once per mention
+        table, admit, pools = self.table, self.policy.admit, self.pools
         while k < n and times[k] <= now:
             self._k = k + 1
             self.next_due = times[k + 1] if k + 1 < n else INF
-            self.arrive(refs[k])
+            ref = refs[k]
+            j = ref - table.lo
+            if j >= 0:                    # not let in late and already settled
+                p = table.first[j]
+                if p >= 0:
+                    admit(ref, table.key_ack[j] if table.key_ack else None, pools[p])
             k = self._k
 
     def _walk(self, _event) -> None:
@@ -145,7 +151,13 @@ class CareModel:
         first), which is the same queue at the same moment, without an event per arrival."""
         if self._armed or self._k >= len(self._times):
             return
-        if self.lazy and not any(pool.idle for pool in self.pools):
+        if not any(pool.idle for pool in self.pools):
+            return
+        self.arm_now()
+
+    def arm_now(self) -> None:
+        """`arm`, known to be needed (an agent just went idle)."""
+        if self._armed or self._k >= len(self._times):
             return
         self._armed = True
         event = self._walk_event          # one arrival event pending at a time: reuse it
@@ -155,7 +167,11 @@ class CareModel:
     def schedule_arrival(self, ref: int) -> None:
         """A mention created during the run arrives at its own time."""
         t = self.table
-        Timeout(self.env, t.arrival[ref - t.lo] - self.env.now).callbacks.append(lambda _e: self.arrive(ref))
+        Timeout(self.env, t.arrival[ref - t.lo] - self.env.now).callbacks.append(lambda _e: self._arrive_now(ref))
+
+    def _arrive_now(self, ref: int) -> None:
+        self.pull()                       # pre-generated arrivals due earlier join the queue first
+        self.arrive(ref)
 
     def arrive(self, ref: int) -> None:
         table = self.table
@@ -163,13 +179,8 @@ class CareModel:
         if j < 0:                         # let in late and already settled (ignored or gave up)
             return
         p = table.first[j]
-        if p < 0:
-            if self.cascade_hook:
-                self.cascade_hook.ignored(ref)
-            return
-        self.policy.admit(ref, table.key_ack[j] if table.key_ack else None, self.pools[p])
-        if self.cascade_hook:
-            self.cascade_hook.arrived(ref)
+        if p >= 0:
+            self.policy.admit(ref, table.key_ack[j] if table.key_ack else None, self.pools[p])
 
     def first_reply_done(self, ref: int, stage: int) -> None:
         table = self.table

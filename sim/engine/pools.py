@@ -193,7 +193,7 @@ class Agent:
             ref = pool.res_q.pop()
             if ref < 0:
                 pool.idle.append(self)
-                model.arm()               # an idle agent must hear of the next arrival
+                model.arm_now()           # an idle agent must hear of the next arrival
                 return
             j = ref - lo
             table.res_start[j] = now

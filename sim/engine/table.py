@@ -65,9 +65,10 @@ class MentionTable:
         """The ref the next registered mention gets."""
         return self.lo + len(self.gives_up)
 
-    def add(self, m: dict[str, np.ndarray]) -> int:
+    def add(self, m: dict[str, np.ndarray]) -> tuple[int, np.ndarray]:
         """Register a batch of mentions (columns as drawn, plus `id`, `parent_id`, `origin`);
-        returns the ref of its first mention (the others follow in order)."""
+        returns the ref of its first mention (the others follow in order) and their first-reply
+        pools (-1: ignored by triage)."""
         first_ref = self.end
         arrival = m["arrival"]
         n = len(arrival)
@@ -102,7 +103,7 @@ class MentionTable:
             "ack_expected_by": ack_due, "resolve_expected_by": res_due, "gives_up": gives_up,
             "responded": first >= 0, "first_pool": first, "move": move,
         })
-        return first_ref
+        return first_ref, first
 
     def static(self) -> dict[str, np.ndarray]:
         """Settlement columns of every registered mention, in ref order."""
