@@ -15,7 +15,7 @@ from simpy.core import NORMAL
 from simpy.events import Event, Timeout
 
 from ..scenario.models import Scenario
-from .policies import AckPolicy, make_ack_policy, queue_keys
+from .policies import AckPolicy, make_ack_policy, queue_factory, queue_keys
 from .pools import PoolState
 from .table import BOTH, MOVE, STAY, MentionTable
 
@@ -36,8 +36,9 @@ class CareModel:
         self.concurrency_penalty = CONCURRENCY_PENALTY
         self.policy: AckPolicy = make_ack_policy(scenario, self)
         self.both = self.policy.stage_of_first_reply == BOTH
-        queue_class, *keys = queue_keys(scenario)
-        self.pools = [PoolState(i, name, spec, queue_class, self) for i, (name, spec) in enumerate(scenario.pools.items())]
+        keys = queue_keys(scenario)
+        make_queue = queue_factory(keys, self)
+        self.pools = [PoolState(i, name, spec, make_queue, self) for i, (name, spec) in enumerate(scenario.pools.items())]
         self._route(scenario)
         move = scenario.routing.move_channel
         self.move_delay = move.delay if move else 0.0
@@ -137,7 +138,7 @@ class CareModel:
             if j >= 0:                    # not let in late and already settled
                 p = table.first[j]
                 if p >= 0:
-                    admit(ref, table.key_ack[j] if table.key_ack else None, pools[p])
+                    admit(ref, pools[p])
             k = self._k
 
     def _walk(self, _event) -> None:
@@ -180,7 +181,7 @@ class CareModel:
             return
         p = table.first[j]
         if p >= 0:
-            self.policy.admit(ref, table.key_ack[j] if table.key_ack else None, self.pools[p])
+            self.policy.admit(ref, self.pools[p])
 
     def first_reply_done(self, ref: int, stage: int) -> None:
         table = self.table
@@ -204,6 +205,6 @@ class CareModel:
         j = ref - table.lo
         pool = self.pools[table.res_pool[j]]
         table.res_ready[j] = self.env._now
-        pool.res_q.push(ref, table.key_res[j] if table.key_res else None)
+        pool.res_q.push(ref)
         if pool.idle:
             pool.wake()

@@ -39,9 +39,9 @@ class AckPolicy:
     def start(self) -> None:
         """Schedule whatever the policy needs at time 0."""
 
-    def admit(self, ref: int, key, pool) -> None:
+    def admit(self, ref: int, pool) -> None:
         """A responded-to mention arrives for its first reply from `pool`."""
-        pool.ack_q.push(ref, key)
+        pool.ack_q.push(ref)
         if pool.idle:
             pool.wake()
 
@@ -55,7 +55,7 @@ class WithResolution(AckPolicy):
 class Batched(AckPolicy):
     """`batched`: acknowledgements only in sweeps."""
 
-    def admit(self, ref: int, key, pool) -> None:
+    def admit(self, ref: int, pool) -> None:
         pool.pending.append(ref)
 
     def sweep_times(self) -> list[float]:
@@ -90,10 +90,9 @@ class Batched(AckPolicy):
         table = self.model.table
         for pool in self.model.pools:
             if pool.pending:
-                lo, keys = table.lo, table.key_ack
                 for ref in pool.pending:
-                    if ref >= lo:                       # not retired as abandoned meanwhile
-                        pool.ack_q.push(ref, keys[ref - lo] if keys else None)
+                    if ref >= table.lo:                 # not retired as abandoned meanwhile
+                        pool.ack_q.push(ref)
                 pool.pending = []
                 while pool.idle and len(pool.ack_q):
                     pool.wake()
@@ -107,20 +106,27 @@ def make_ack_policy(scenario: Scenario, model: "CareModel") -> AckPolicy:
 
 
 def queue_keys(scenario: Scenario):
-    """(queue class, key of the acknowledgement queue, key of the resolution queue) for
-    `policy.priority`; a key maps (followers, triaged_as, ack_due, res_due) arrays to keys."""
+    """(key of the acknowledgement queue, key of the resolution queue) for `policy.priority`,
+    None for first come, first served; a key maps (followers, triaged_as, ack_due, res_due)
+    arrays to keys."""
     priority = scenario.policy.priority
     if priority == "fifo":
-        return FifoQueue, None, None
+        return None, None
     if priority == "followers":
         # largest reach first: the "25,000 vs 250 followers" double standard
         reach = lambda followers, triaged, ack_due, res_due: -followers
-        return KeyedQueue, reach, reach
+        return reach, reach
     if priority == "deadline":
         # earliest customer expectation first (of the stage being waited for)
-        return (KeyedQueue, lambda followers, triaged, ack_due, res_due: ack_due,
+        return (lambda followers, triaged, ack_due, res_due: ack_due,
                 lambda followers, triaged, ack_due, res_due: res_due)
     order = list(scenario.policy.type_order or scenario.types)   # default: the order of `types`
     rank = np.array([order.index(t) if t in order else len(order) for t in scenario.types])  # unlisted: last, FIFO
     by_type = lambda followers, triaged, ack_due, res_due: rank[triaged]   # as triaged: what agents see
-    return KeyedQueue, by_type, by_type
+    return by_type, by_type
+
+
+def queue_factory(keys, model: "CareModel"):
+    """`make(stage)` -> an empty queue of that stage (0: acknowledge, 1: resolve)."""
+    columns = ("key_ack", "key_res")
+    return lambda stage: FifoQueue() if keys[stage] is None else KeyedQueue(model, columns[stage])

@@ -8,7 +8,7 @@ one reusable event (`Environment.schedule`) rather than building a `Timeout` per
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from simpy.core import NORMAL
@@ -76,10 +76,10 @@ class PoolState:
     concurrency c has c slots (`Agent` objects) sharing its number.
     """
 
-    def __init__(self, index: int, name: str, spec: Pool, queue_class: type, model: "CareModel"):
+    def __init__(self, index: int, name: str, spec: Pool, make_queue: Callable, model: "CareModel"):
         self.index, self.name, self.spec = index, name, spec
-        self.ack_q = queue_class()
-        self.res_q = queue_class()
+        self.ack_q = make_queue(0)
+        self.res_q = make_queue(1)
         self.pending: list[int] = []          # batched acknowledgement: waiting for the next sweep
         self.idle: list[Agent] = []
         self.on_duty = 0
@@ -174,12 +174,15 @@ class Agent:
         table = model.table
         lo = table.lo
         q = pool.ack_q
-        ref = q.pop() if q.items else -1
-        if ref >= 0:
+        ref = -1
+        if q.items:
             gives_up = table.gives_up
+            ref = q.popleft()
             # lazy abandonment: skip whoever gave up before now (or was settled as such)
-            while ref >= 0 and (ref < lo or gives_up[ref - lo] <= now):
-                ref = q.pop()
+            while ref < lo or gives_up[ref - lo] <= now:
+                ref = q.popleft() if q.items else -1
+                if ref < 0:
+                    break
         if ref >= 0:
             j = ref - lo
             table.ack_start[j] = now
@@ -189,16 +192,16 @@ class Agent:
             else:
                 self.stage = ACK
             work = table.work1[j]
-        else:
-            ref = pool.res_q.pop()
-            if ref < 0:
-                pool.idle.append(self)
-                model.arm_now()           # an idle agent must hear of the next arrival
-                return
+        elif pool.res_q.items:
+            ref = pool.res_q.popleft()
             j = ref - lo
             table.res_start[j] = now
             self.stage = RESOLVE
             work = table.res_work[j]
+        else:
+            pool.idle.append(self)
+            model.arm_now()               # an idle agent must hear of the next arrival
+            return
         self.job = ref
         busy = pool.busy
         others = busy[self.k]

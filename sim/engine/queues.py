@@ -1,8 +1,10 @@
 """Waiting lines of one pool and stage, ordered by a priority policy.
 
-A queue holds mention refs. FIFO is a deque; every other order is a heap on a key fixed when the
-mention joins (drawn with it, `sim.engine.table`), with the joining sequence as tie-breaker so
-equal keys are served first come, first served. `items` is empty exactly when the queue is.
+A queue holds mention refs: `push(ref)` adds one, `popleft()` takes the next (only when `items`
+is not empty). FIFO is a deque whose own methods are those two, so the commonest queue costs no
+Python call; every other order is a heap on a key drawn with the mention (a column of the
+mention table, `sim.engine.table`), with the joining sequence as tie-breaker so equal keys are
+served first come, first served.
 """
 from __future__ import annotations
 
@@ -11,38 +13,34 @@ from collections import deque
 
 
 class FifoQueue:
-    __slots__ = ("items", "_append", "_popleft")
+    __slots__ = ("items", "push", "popleft")
 
     def __init__(self) -> None:
         self.items: deque[int] = deque()
-        self._append = self.items.append
-        self._popleft = self.items.popleft
-
-    def push(self, ref: int, key=None) -> None:
-        self._append(ref)
-
-    def pop(self) -> int:
-        return self._popleft() if self.items else -1
+        self.push = self.items.append
+        self.popleft = self.items.popleft
 
     def __len__(self) -> int:
         return len(self.items)
 
 
 class KeyedQueue:
-    """Smallest key first."""
+    """Smallest key first; the key of mention `ref` is `table.<column>[ref - table.lo]`."""
 
-    __slots__ = ("items", "seq")
+    __slots__ = ("items", "seq", "model", "column")
 
-    def __init__(self) -> None:
+    def __init__(self, model, column: str) -> None:
         self.items: list[tuple[float, int, int]] = []
         self.seq = 0
+        self.model, self.column = model, column
 
-    def push(self, ref: int, key) -> None:
+    def push(self, ref: int) -> None:
+        table = self.model.table
         self.seq += 1
-        heapq.heappush(self.items, (key, self.seq, ref))
+        heapq.heappush(self.items, (getattr(table, self.column)[ref - table.lo], self.seq, ref))
 
-    def pop(self) -> int:
-        return heapq.heappop(self.items)[2] if self.items else -1
+    def popleft(self) -> int:
+        return heapq.heappop(self.items)[2]
 
     def __len__(self) -> int:
         return len(self.items)
