@@ -45,6 +45,7 @@ class ClosedLoop:
         self.watch: list[tuple[float, int, int, int]] = []   # (time, sequence, ref, CHECK or IGNORED)
         self.seq = 0
         self.armed_at = INF
+        self.hears_replies = self.noise >= 0 and self.cfg.noise_reply_boost > 1.0
 
     def attach(self, model) -> None:
         self.model = model

@@ -43,6 +43,8 @@ class CareModel:
         move = scenario.routing.move_channel
         self.move_delay = move.delay if move else 0.0
         self.cascade_hook = cascade_hook
+        # the loop hears of first replies only when a reply to noise fuels its cascade
+        self.reply_hook = cascade_hook.acknowledged if cascade_hook and cascade_hook.hears_replies else None
         self.table = MentionTable(
             np.asarray(self.first_pool_of), np.asarray(self.res_pool_of), self.both,
             move.share if move else 0.0, move.follow_through if move else 1.0, keys,
@@ -197,8 +199,8 @@ class CareModel:
             elif move == MOVE:
                 Timeout(self.env, self.move_delay).callbacks.append(lambda _e: self.ready_to_resolve(ref))
             # DROP: moved channel and never followed through (derived at settlement)
-        if self.cascade_hook:
-            self.cascade_hook.acknowledged(ref)
+        if self.reply_hook is not None:
+            self.reply_hook(ref)
 
     def ready_to_resolve(self, ref: int) -> None:
         table = self.table

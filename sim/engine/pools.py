@@ -213,11 +213,16 @@ class Agent:
 
     def done(self, _event) -> None:
         pool, model = self.pool, self.model
-        if self.stage == RESOLVE:
+        stage = self.stage
+        if stage == RESOLVE:
             table = model.table
             table.res_done[self.job - table.lo] = self.env._now
+        elif stage == BOTH and model.reply_hook is None:   # the commonest case, inlined
+            table = model.table
+            j = self.job - table.lo
+            table.ack_done[j] = table.res_done[j] = self.env._now
         else:
-            model.first_reply_done(self.job, self.stage)
+            model.first_reply_done(self.job, stage)
         self.job = -1
         k = self.k
         pool.busy[k] -= 1
