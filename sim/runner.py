@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -109,6 +108,8 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
 
         run_on_dask(_simulate_task, tasks, dask, workers, done)
     elif workers > 1 and len(tasks) > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed   # loads multiprocessing
+
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
             futures = [pool.submit(_simulate_task, task) for task in tasks]
             try:

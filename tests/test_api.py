@@ -137,3 +137,9 @@ def test_api_compare():
 def test_import_sim_stays_light():
     code = "import sim, sys; assert 'sim.runner' not in sys.modules and 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_cli_stays_light():
+    # commands load what they need; NumPy must not be loaded yet when the CLI sets its BLAS threads
+    code = "import sim.cli, sys; assert not {'numpy', 'pydantic', 'sim.runner'} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True)
