@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import csv_bytes
 from .records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
 from .runner import RunResult
 from .scenario import dump_scenario
@@ -22,61 +23,59 @@ from .scenario import dump_scenario
 TIME_DECIMALS = 4
 
 
-def _times(values: np.ndarray) -> list[str]:
-    return ["" if x != x else f"{x:.{TIME_DECIMALS}f}" for x in values.tolist()]
-
-
-def _names(codes: np.ndarray, names) -> list[str]:
-    names = list(names)
-    return ["" if c < 0 else names[c] for c in codes.tolist()]
-
-
-def _mention_rows(log: MentionLog, lo: int, hi: int) -> list[str]:
+def _mention_cells(log: MentionLog, lo: int, hi: int) -> list[np.ndarray]:
     cat = {"channel": log.channels, "type": log.types, "triaged_as": log.types, "pool": log.pools,
            "origin": ORIGINS, "outcome": OUTCOMES}
     cols = []
     for name in CSV_COLUMNS:
         v = log[name][lo:hi]
         if name in cat:
-            cols.append(_names(v, cat[name]))
+            cols.append(csv_bytes.names(v, cat[name]))
         elif v.dtype.kind == "f":
-            cols.append(_times(v))
+            cols.append(csv_bytes.fixed(v, TIME_DECIMALS))
         elif v.dtype.kind == "b":
-            cols.append(["1" if x else "0" for x in v.tolist()])
-        elif name == "parent_id":
-            cols.append(["" if x < 0 else str(x) for x in v.tolist()])
+            cols.append(csv_bytes.flags(v))
         else:
-            cols.append([str(x) for x in v.tolist()])
-    return [",".join(row) for row in zip(*cols)]
+            cols.append(csv_bytes.integers(v, blank_negative=name == "parent_id"))
+    return cols
 
 
+# Rows formatted at a time: bounds the byte matrices (a few hundred bytes a row) in memory.
 CSV_CHUNK = 50_000
+
+
+def _mention_chunks(log: MentionLog):
+    yield (",".join(CSV_COLUMNS) + "\n").encode("utf-8")
+    for lo in range(0, len(log), CSV_CHUNK):
+        yield csv_bytes.rows_bytes(_mention_cells(log, lo, lo + CSV_CHUNK))
 
 
 def mentions_csv(log: MentionLog) -> str:
     """The mentions table as CSV text, columns as in the output contract."""
-    lines = [",".join(CSV_COLUMNS)] + _mention_rows(log, 0, len(log))
-    return "\n".join(lines) + "\n"
+    return b"".join(_mention_chunks(log)).decode("utf-8")
 
 
 def write_mentions_csv(log: MentionLog, path: Path) -> None:
     """The same bytes as `mentions_csv`, written in chunks so memory stays small."""
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(",".join(CSV_COLUMNS) + "\n")
-        for lo in range(0, len(log), CSV_CHUNK):
-            f.write("\n".join(_mention_rows(log, lo, lo + CSV_CHUNK)) + "\n")
+    with open(path, "wb") as f:
+        for chunk in _mention_chunks(log):
+            f.write(chunk)
 
 
 def timeseries_csv(series: TimeSeries) -> str:
     header = ("replication", "time", "pool", *SERIES_COLUMNS)
+    arrivals = series.values["arrivals"]
+    if arrivals.dtype.kind == "f":   # counts kept as floats; written as int(x), as they always were
+        arrivals = np.array([int(x) for x in arrivals.tolist()], dtype=np.int64)
     cols = [
-        [str(x) for x in series.replication.tolist()],
-        _times(series.time),
-        _names(series.pool, series.pools),
-        *(_times(series.values[k]) if k != "arrivals" else [str(int(x)) for x in series.values[k].tolist()]
+        csv_bytes.integers(series.replication),
+        csv_bytes.fixed(series.time, TIME_DECIMALS),
+        csv_bytes.names(series.pool, series.pools),
+        *(csv_bytes.fixed(series.values[k], TIME_DECIMALS) if k != "arrivals" else csv_bytes.integers(arrivals)
           for k in SERIES_COLUMNS),
     ]
-    return "\n".join([",".join(header)] + [",".join(r) for r in zip(*cols)]) + "\n"
+    body = csv_bytes.rows_bytes(cols) if len(series.time) else b""
+    return ",".join(header) + "\n" + body.decode("utf-8")
 
 
 def _clean(x: float):
