@@ -123,9 +123,10 @@ class MentionStats:
             slot[1] += float(decided.sum())
 
     def _sample(self, name: str, values: np.ndarray) -> None:
-        self.hists.setdefault(name, LogHistogram()).add(values)
         if self.exact:
             self.values.setdefault(name, []).append(values[~np.isnan(values)])
+        else:
+            self.hists.setdefault(name, LogHistogram()).add(values)
 
     def add(self, log: MentionLog) -> "MentionStats":
         sc = self.scenario
