@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import simpy
 from simpy.core import NORMAL
-from simpy.events import Event, Timeout
+from simpy.events import Timeout
 
 from ..scenario.models import Scenario
 from .policies import AckPolicy, make_ack_policy, queue_factory, queue_keys
-from .pools import PoolState
+from .pools import PoolState, reusable_event
 from .table import BOTH, MOVE, STAY, MentionTable
 
 INF = float("inf")
@@ -54,8 +54,7 @@ class CareModel:
         self._k = 0
         self.next_due = INF              # time of the next pre-generated arrival not let in yet
         self._armed = False
-        self._walk_event = Event(self.env)
-        self._walk_event._ok, self._walk_event._value = True, None
+        self._walk_event = reusable_event(self.env)   # one arrival event pending at a time
 
     # ---------------------------------------------------------------- set-up
     def _route(self, sc: Scenario) -> None:
@@ -163,7 +162,7 @@ class CareModel:
         if self._armed or self._k >= len(self._times):
             return
         self._armed = True
-        event = self._walk_event          # one arrival event pending at a time: reuse it
+        event = self._walk_event
         event.callbacks = [self._walk]
         self.env.schedule(event, NORMAL, self._times[self._k] - self.env._now)
 

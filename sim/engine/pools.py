@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 WEEK = 7 * 1440.0
 
 
+def reusable_event(env) -> Event:
+    """An event already triggered (ok, no value), to be put on the schedule again and again with
+    `env.schedule(event, NORMAL, delay)` after setting its callbacks: SimPy is done with an event
+    once its callbacks have run, so whoever has at most one pending at a time can reuse it
+    instead of building a `Timeout` each time."""
+    event = Event(env)
+    event._ok, event._value = True, None
+    return event
+
+
 def staffing_changes(pool: Pool, week_offset: float, end: float) -> list[tuple[float, int]]:
     """(time, agents on duty) at every change of the pool's staffing in [0, end]."""
     if pool.schedule is None:
@@ -158,10 +168,7 @@ class Agent:
         self.pool, self.k, self.model = pool, k, model
         self.job, self.stage, self.off = -1, 0, True
         self.env = model.env
-        # One event per slot, scheduled again for each conversation: a slot has at most one
-        # conversation in hand, and SimPy is done with an event once its callbacks have run.
-        self.event = Event(self.env)
-        self.event._ok, self.event._value = True, None
+        self.event = reusable_event(self.env)   # a slot has one conversation in hand at a time
         self.callbacks = [self.done]
         self.schedule = self.env.schedule
 
