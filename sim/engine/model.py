@@ -148,14 +148,16 @@ class CareModel:
         self.arm()
 
     def arm(self) -> None:
-        """Schedule the next arrival's event — only while some agent is idle, when lazy: with
-        every agent busy, arrivals are let in by the next agent to come free (`start` pulls them
-        first), which is the same queue at the same moment, without an event per arrival."""
+        """Schedule the next arrival's event — only while some agent is idle: with every agent
+        busy, arrivals are let in by the next agent to come free (`start` pulls them first, and
+        so does anything else that changes a queue), which is the same queue at the same moment,
+        without an event per arrival."""
         if self._armed or self._k >= len(self._times):
             return
-        if not any(pool.idle for pool in self.pools):
-            return
-        self.arm_now()
+        for pool in self.pools:
+            if pool.idle:
+                self.arm_now()
+                return
 
     def arm_now(self) -> None:
         """`arm`, known to be needed (an agent just went idle)."""
