@@ -107,8 +107,6 @@ def largest_cascades(mentions: MentionLog, k: int = 10, min_size: int = 2) -> Ca
 
 def largest_cascade_size(mentions: MentionLog) -> dict[int, int]:
     """Size of the largest cascade (root included) in each replication present in the log."""
-    every = cascade_sizes(mentions)
-    out: dict[int, int] = {}
-    for rep, size in zip(every.replication.tolist(), every.size.tolist()):
-        out[rep] = max(out.get(rep, 0), size)
-    return out
+    roots, size = np.unique(cascade_roots(mentions), return_counts=True)
+    rep = np.asarray(mentions["replication"], dtype=np.int64)[roots]
+    return {int(r): int(size[rep == r].max()) for r in np.unique(rep)}
