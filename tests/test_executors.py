@@ -104,7 +104,19 @@ def test_dask_scheduler_address_gives_the_same_bytes(scenario, one_process, clus
     assert_same_bytes(outputs(run(scenario, seed=SEED, dask=cluster)), one_process)
 
 
-@pytest.mark.parametrize("executor", ["one process", "local processes", "dask"])
+def test_results_come_straight_from_workers_that_answer(cluster, monkeypatch):
+    """On a cluster reached by its address, results skip the scheduler only when every worker
+    accepts a connection from here."""
+    distributed = pytest.importorskip("distributed")
+    from sim.distributed import _workers_answer
+
+    with distributed.Client(cluster) as client:
+        assert _workers_answer(client)
+        monkeypatch.setattr(client, "scheduler_info", lambda: {"workers": {"tcp://127.0.0.1:1": {}}})
+        assert not _workers_answer(client)
+
+
+@pytest.mark.parametrize("executor", ["one process", "local processes", "dask", "dask local"])
 def test_a_failing_replication_is_named(scenario, executor, request):
     """Replication 3 is given no seed sequence, so it raises inside the replication; whatever
     the executor, the error names it (after Dask's retries), so it can be rerun alone."""
@@ -112,6 +124,9 @@ def test_a_failing_replication_is_named(scenario, executor, request):
     tasks.append((scenario, None, 3, False))
     if executor == "dask":
         kwargs = {"dask": request.getfixturevalue("cluster")}
+    elif executor == "dask local":
+        pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+        kwargs = {"dask": "local", "workers": 2}
     else:
         kwargs = {"workers": 1 if executor == "one process" else 2}
     with pytest.raises(ReplicationFailed, match=r"replication 3 of 'executors' failed"):
