@@ -89,7 +89,8 @@ class Replication:
     """Everything one replication produced (warm-up arrivals already removed from `mentions`).
 
     `mentions` is None when records were not kept (streaming); `mention_metrics` then holds the
-    summary metrics computed from them on the fly.
+    summary metrics computed from them on the fly. `metrics` holds every summary metric of the
+    replication (`sim.metrics.replication_metrics`), worked out where it ran.
     """
 
     index: int
@@ -99,3 +100,4 @@ class Replication:
     cost: dict[str, float]           # per pool
     extra: dict[str, float] = field(default_factory=dict)
     mention_metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)

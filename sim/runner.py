@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -71,8 +71,11 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     extra = {"max_queue_length": float(collector.max_queue), "busy_hours": sum(busy.values())}
     if cfg is not None:
         extra["boosted_mentions"] = float(loop.created_by_breaches) if loop is not None else 0.0
-    return Replication(index, collector.mentions(), series, agent_hours, cost, extra,
-                       stats.metrics() if stats is not None else {})
+    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra,
+                      stats.metrics() if stats is not None else {})
+    # summarised here, on the worker that ran it: the records are at hand, and a parallel run
+    # does not summarise its replications one after another at the end
+    return replace(rep, metrics=replication_metrics(scenario, rep))
 
 
 class ReplicationFailed(RuntimeError):
@@ -140,5 +143,5 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     seed = scenario.seed if seed is None else seed
     tasks = [(scenario, s, i, keep_mentions) for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)
-    per_rep = [replication_metrics(scenario, r) for r in reps]
+    per_rep = [r.metrics for r in reps]
     return RunResult(scenario, seed, reps, summarize(per_rep), per_rep)
