@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -113,11 +114,15 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
     elif workers > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed   # loads multiprocessing
 
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-            futures = [pool.submit(_simulate_task, task) for task in tasks]
+        from .spool import spooling, unspooled
+
+        with tempfile.TemporaryDirectory(prefix="caresim-") as folder, \
+                ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            task_fn = spooling(_simulate_task, folder)
+            futures = [pool.submit(task_fn, task) for task in tasks]
             try:
                 for future in as_completed(futures):
-                    done(future.result())
+                    done(unspooled(future.result()))
             except BaseException:
                 for future in futures:           # report at once, do not wait for the rest
                     future.cancel()

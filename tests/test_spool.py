@@ -1,0 +1,39 @@
+"""Records of local worker processes come back through files: the same columns, no file left."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.runner import _simulate_task, replication_seeds
+from sim.scenario import load_scenario
+from sim.spool import SpooledLog, spooling, unspooled
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def one_day():
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    return baseline.model_copy(update={"horizon": 1440.0, "warmup": 0.0})
+
+
+def test_records_come_back_whole_and_leave_no_file(tmp_path):
+    scenario = one_day()
+    # a seed sequence is used up by one replication (it spawns its streams): one each
+    direct = _simulate_task((scenario, replication_seeds(3, 1)[0], 0, True))
+    sent = spooling(_simulate_task, tmp_path)((scenario, replication_seeds(3, 1)[0], 0, True))
+    assert isinstance(sent.mentions, SpooledLog) and len(list(tmp_path.iterdir())) == len(direct.mentions.columns)
+    back = unspooled(sent)
+    assert list(tmp_path.iterdir()) == []
+    assert back.mentions.columns.keys() == direct.mentions.columns.keys() and len(direct.mentions) > 100
+    for name, column in direct.mentions.columns.items():
+        np.testing.assert_array_equal(back.mentions[name], column, err_msg=name)
+        assert back.mentions[name].dtype == column.dtype
+    back.mentions["arrival"][0] = -1.0          # ordinary arrays: writable, private to this process
+    assert back.metrics == direct.metrics
+
+
+def test_streamed_replications_pass_through(tmp_path):
+    scenario = one_day()
+    rep = spooling(_simulate_task, tmp_path)((scenario, replication_seeds(3, 1)[0], 0, False))
+    assert rep.mentions is None and unspooled(rep) is rep and list(tmp_path.iterdir()) == []
