@@ -10,6 +10,7 @@ below keep each of those as small as Dask allows.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from typing import TYPE_CHECKING, Callable
 
@@ -25,7 +26,20 @@ def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done
 
     A replication that raises is not retried (it would raise again with the same seed) and
     re-raises here naming its replication; a replication whose worker died is rescheduled by the
-    Dask scheduler itself (its `allowed-failures` setting, 3 by default)."""
+    Dask scheduler itself (its `allowed-failures` setting, 3 by default). The workers of a
+    `LocalCluster` share this machine's files, so their records come back through files, as
+    those of local processes do (`sim.spool`)."""
+    if address == "local":
+        from .spool import spooling, unspooled
+
+        with tempfile.TemporaryDirectory(prefix="caresim-") as folder:
+            _run(spooling(task_fn, folder), task_fn.__module__, tasks, address, workers,
+                 lambda rep: done(unspooled(rep)))
+    else:
+        _run(task_fn, task_fn.__module__, tasks, address, workers, done)
+
+
+def _run(task_fn: Callable, module: str, tasks: list, address: str, workers: int, done: Callable) -> None:
     from .arrivals.source import RunawayArrivals
     from .runner import ReplicationFailed
 
@@ -40,7 +54,7 @@ def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done
         # 1.5 % of each replication's time). Results come straight from the workers, which are
         # on this machine, rather than through the scheduler: one hop fewer.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, preload=[task_fn.__module__],
+                               dashboard_address=None, preload=[module],
                                config={"distributed.worker.profile.enabled": False})
         client = Client(cluster, direct_to_workers=True)
     else:
