@@ -69,7 +69,6 @@ def main() -> int:
         "2 local processes": {"workers": 2},
         "Dask LocalCluster, 2 workers, started by the run": {"workers": 2, "dask": "local"},
     }
-    cluster = None
     try:
         import distributed
     except ImportError:
@@ -77,32 +76,36 @@ def main() -> int:
         for label in [k for k in configs if "Dask" in k]:
             del configs[label]
         print("note: `distributed` not installed: Dask configurations skipped (pip install 'caresim[dask]')")
+    running = "Dask cluster already running, 2 workers"
     if distributed is not None:
-        started = time.perf_counter()
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0")
-        print(f"a running 2-worker LocalCluster started in {time.perf_counter() - started:.1f} s "
-              "(not counted in its figure below)")
-        configs["Dask cluster already running, 2 workers"] = {"dask": cluster.scheduler_address}
+        configs[running] = {}
+        print("the running 2-worker LocalCluster is started before and closed after its own runs, "
+              "neither counted (its idle workers and scheduler would otherwise share the 2 cores "
+              "with every other configuration)")
 
     times: dict[str, list[float]] = {label: [] for label in configs}
     reference = None
     mismatched: list[str] = []
-    try:
-        for _ in range(max(1, args.rounds)):
-            for label, kwargs in configs.items():
+    for _ in range(max(1, args.rounds)):
+        for label, kwargs in configs.items():
+            cluster = None
+            if label == running:
+                cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                   dashboard_address=None)
+                kwargs = {"dask": cluster.scheduler_address}
+            try:
                 started = time.perf_counter()
                 result = run(scenario, replications=n, keep_mentions=keep, **kwargs)
                 times[label].append(time.perf_counter() - started)
-                text = summary_json(result)
-                del result  # 20 months of records are about 1.1 GB: never hold two runs at once
-                reference = text if reference is None else reference
-                if text != reference and label not in mismatched:
-                    mismatched.append(label)
-                print(f"  {label}: {times[label][-1]:.1f} s", flush=True)
-    finally:
-        if cluster is not None:
-            cluster.close()
+            finally:
+                if cluster is not None:
+                    cluster.close()
+            text = summary_json(result)
+            del result  # 20 months of records are about 1.1 GB: never hold two runs at once
+            reference = text if reference is None else reference
+            if text != reference and label not in mismatched:
+                mismatched.append(label)
+            print(f"  {label}: {times[label][-1]:.1f} s", flush=True)
 
     one = min(times["1 process"])
     print(f"\none replication in one process: {one / n:.2f} s on average")
