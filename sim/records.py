@@ -53,6 +53,8 @@ class MentionLog:
     @staticmethod
     def concat(logs: list["MentionLog"]) -> "MentionLog":
         first = logs[0]
+        if len(logs) == 1:   # nothing to join: spare a copy of every column
+            return first
         cols = {k: np.concatenate([log.columns[k] for log in logs]) for k in first.columns}
         return MentionLog(cols, first.channels, first.types, first.pools)
 

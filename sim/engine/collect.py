@@ -197,9 +197,25 @@ class Collector:
             empty.update({name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS})
             empty.update({name: np.zeros(0, dtype=bool) for name in BOOL_COLUMNS})
             return self.log({name: empty[name] for name in CSV_COLUMNS})
-        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        order = np.lexsort((cat["id"], cat["arrival"]))
-        return self.log({k: v[order] for k, v in cat.items()})
+        arrival = np.concatenate([p["arrival"] for p in parts])
+        # by arrival, then id; the parts come nearly in arrival order, which a stable sort
+        # exploits (ties in arrival, all but impossible, take the full two-key sort)
+        order = np.argsort(arrival, kind="stable")
+        ordered = arrival[order]
+        if (ordered[1:] == ordered[:-1]).any():
+            order = np.lexsort((np.concatenate([p["id"] for p in parts]), arrival))
+        # each part's rows go straight to their sorted places: one copy of every column, not two
+        place = np.empty(len(order), dtype=np.int64)
+        place[order] = np.arange(len(order))
+        columns = {}
+        for k in parts[0]:
+            out = np.empty(len(order), dtype=parts[0][k].dtype)
+            at = 0
+            for p in parts:
+                out[place[at:at + len(p[k])]] = p[k]
+                at += len(p[k])
+            columns[k] = out
+        return self.log(columns)
 
     def series(self) -> tuple[TimeSeries, dict[str, float], dict[str, float]]:
         """(time series, agent hours per pool, busy hours per pool)."""
