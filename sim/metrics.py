@@ -93,6 +93,11 @@ class LogHistogram:
         return 10 ** (self.LOW + (k - 1 + 0.5) / self.PER_DECADE)
 
 
+# the columns `MentionStats.add` reads
+STAT_COLUMNS = ("arrival", "outcome", "ack_done", "resolve_done", "ack_expected_by", "resolve_expected_by",
+                "followers", "channel", "type", "ack_breached", "resolve_breached")
+
+
 class MentionStats:
     """Additive statistics of settled mentions, fed batch by batch (`add`), read by `metrics`.
 
@@ -135,7 +140,7 @@ class MentionStats:
         for origin in ("cascade", "incident"):
             key = f"{origin}_mentions"
             self.counts[key] = self.counts.get(key, 0.0) + float((log["origin"] == ORIGINS.index(origin)).sum())
-        a = log.select(answerable(log, sc))
+        a = log.select(answerable(log, sc), STAT_COLUMNS)
         self.counts["answerable_mentions"] = self.counts.get("answerable_mentions", 0.0) + len(a)
         arrival, outcome = a["arrival"], a["outcome"]
         self._ratio("acknowledged_share", ~np.isnan(a["ack_done"]))

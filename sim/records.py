@@ -42,13 +42,15 @@ class MentionLog:
     pools: tuple[str, ...]
 
     def __len__(self) -> int:
-        return len(self.columns["id"])
+        return len(next(iter(self.columns.values()))) if self.columns else 0
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
 
-    def select(self, mask: np.ndarray) -> "MentionLog":
-        return MentionLog({k: v[mask] for k, v in self.columns.items()}, self.channels, self.types, self.pools)
+    def select(self, mask: np.ndarray, columns: tuple[str, ...] | None = None) -> "MentionLog":
+        """The rows where `mask` holds (only the named `columns`, when given)."""
+        names = self.columns if columns is None else columns
+        return MentionLog({k: self.columns[k][mask] for k in names}, self.channels, self.types, self.pools)
 
     @staticmethod
     def concat(logs: list["MentionLog"]) -> "MentionLog":
