@@ -70,6 +70,7 @@ def main() -> int:
         "Dask LocalCluster, 2 workers, started by the run": {"workers": 2, "dask": "local"},
     }
     try:
+        import dask
         import distributed
     except ImportError:
         distributed = None
@@ -90,8 +91,10 @@ def main() -> int:
         for label, kwargs in configs.items():
             cluster = None
             if label == running:
-                cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                                   dashboard_address=None)
+                # started as docs/scaling.md advises for a cluster of one's own
+                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None)
                 kwargs = {"dask": cluster.scheduler_address}
             try:
                 started = time.perf_counter()
