@@ -85,8 +85,10 @@ class Collector:
             settled = np.concatenate([settled, np.zeros(n - len(settled), dtype=bool)])
         live = np.flatnonzero(~settled & (static["arrival"] < w1))
         if len(live):
-            self._collect(w0, w1, {k: v[live] for k, v in static.items()},
-                          {k: v[live] for k, v in table.recorded().items()}, live, settled)
+            # usually the unsettled mentions are one run of refs: take views, not copies
+            rows = slice(live[0], live[-1] + 1) if live[-1] - live[0] + 1 == len(live) else live
+            self._collect(w0, w1, {k: v[rows] for k, v in static.items()},
+                          {k: v[rows] for k, v in table.recorded().items()}, live, settled)
         if w1 >= self.end:
             settled[:] = True
         cut = int(np.argmin(settled)) if not settled.all() else n
@@ -109,7 +111,10 @@ class Collector:
         if not done.any():
             return
         settled[live[done]] = True
-        self._settle({k: v[done] for k, v in c.items()}, responded[done], first_pool[done], res_pool[done])
+        if done.all():
+            self._settle(c, responded, first_pool, res_pool)
+        else:
+            self._settle({k: v[done] for k, v in c.items()}, responded[done], first_pool[done], res_pool[done])
 
     def _window_statistics(self, c, responded, first_pool, res_pool, w0, w1) -> None:
         lo, hi = max(w0, self.warmup), w1
@@ -177,7 +182,8 @@ class Collector:
             "resolve_breached": breached(c["resolve_done"], c["resolve_expected_by"]),
         }
         after = record["arrival"] >= self.warmup
-        record = {k: v[after] for k, v in record.items()}
+        if not after.all():               # past the warm-up every row stays: no copy
+            record = {k: v[after] for k, v in record.items()}
         if self.keep:
             self.parts.append(record)
         if self.accumulator is not None:
