@@ -40,9 +40,15 @@ def _run_spooled(task_fn, folder: str, task) -> Replication:
     if log is None:
         return rep
     paths = {}
-    for name, column in log.columns.items():
-        paths[name] = os.path.join(folder, f"{rep.index}-{name}.npy")
-        np.save(paths[name], column)
+    try:
+        for name, column in log.columns.items():
+            paths[name] = os.path.join(folder, f"{rep.index}-{name}.npy")
+            np.save(paths[name], column)
+    except OSError:                 # no room for the files: the records take the pipe after all
+        for path in paths.values():
+            if os.path.exists(path):
+                os.remove(path)
+        return rep
     return replace(rep, mentions=SpooledLog(paths, log.channels, log.types, log.pools))
 
 

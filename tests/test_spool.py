@@ -37,3 +37,11 @@ def test_streamed_replications_pass_through(tmp_path):
     scenario = one_day()
     rep = spooling(_simulate_task, tmp_path)((scenario, replication_seeds(3, 1)[0], 0, False))
     assert rep.mentions is None and unspooled(rep) is rep and list(tmp_path.iterdir()) == []
+
+
+def test_records_take_the_pipe_when_the_folder_will_not_take_them(tmp_path):
+    scenario = one_day()
+    missing = tmp_path / "gone"                 # saving there fails
+    rep = spooling(_simulate_task, missing)((scenario, replication_seeds(3, 1)[0], 0, True))
+    assert not isinstance(rep.mentions, SpooledLog) and len(rep.mentions) > 100
+    assert unspooled(rep) is rep
