@@ -19,9 +19,9 @@ def one_day():
 
 def test_records_come_back_whole_and_leave_no_file(tmp_path):
     scenario = one_day()
-    # a seed sequence is used up by one replication (it spawns its streams): one each
-    direct = _simulate_task((scenario, replication_seeds(3, 1)[0], 0, True))
-    sent = spooling(_simulate_task, tmp_path)((scenario, replication_seeds(3, 1)[0], 0, True))
+    task = (scenario, replication_seeds(3, 1)[0], 0, True)
+    direct = _simulate_task(task)
+    sent = spooling(_simulate_task, tmp_path)(task)
     assert isinstance(sent.mentions, SpooledLog) and len(list(tmp_path.iterdir())) == len(direct.mentions.columns)
     back = unspooled(sent)
     assert list(tmp_path.iterdir()) == []

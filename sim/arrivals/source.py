@@ -54,7 +54,10 @@ class ArrivalSource:
     """Hands out the mentions arriving in successive windows, with ids, parents and origins."""
 
     def __init__(self, scenario: Scenario, seed: np.random.SeedSequence):
-        streams = dict(zip(STREAMS, seed.spawn(len(STREAMS))))
+        # spawned from a fresh copy: `spawn` advances the sequence it is called on, and a
+        # replication must be a pure function of its seed, however often that seed is used
+        fresh = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+        streams = dict(zip(STREAMS, fresh.spawn(len(STREAMS))))
         arr = scenario.arrivals
         self.scenario, self.end = scenario, scenario.end
         self.offset = week_offset(scenario.start)
