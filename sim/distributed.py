@@ -10,7 +10,6 @@ below keep each of those as small as Dask allows.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
 from typing import TYPE_CHECKING, Callable
 
@@ -30,11 +29,10 @@ def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done
     `LocalCluster` share this machine's files, so their records come back through files, as
     those of local processes do (`sim.spool`)."""
     if address == "local":
-        from .spool import spooling, unspooled
+        from .spool import through_files
 
-        with tempfile.TemporaryDirectory(prefix="caresim-") as folder:
-            _run(spooling(task_fn, folder), task_fn.__module__, tasks, address, workers,
-                 lambda rep: done(unspooled(rep)))
+        with through_files(task_fn, done) as (spooled_fn, spooled_done):
+            _run(spooled_fn, task_fn.__module__, tasks, address, workers, spooled_done)
     else:
         _run(task_fn, task_fn.__module__, tasks, address, workers, done)
 

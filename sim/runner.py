@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -114,15 +113,14 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
     elif workers > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed   # loads multiprocessing
 
-        from .spool import spooling, unspooled
+        from .spool import through_files
 
-        with tempfile.TemporaryDirectory(prefix="caresim-") as folder, \
+        with through_files(_simulate_task, done) as (task_fn, spooled_done), \
                 ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-            task_fn = spooling(_simulate_task, folder)
             futures = [pool.submit(task_fn, task) for task in tasks]
             try:
                 for future in as_completed(futures):
-                    done(unspooled(future.result()))
+                    spooled_done(future.result())
             except BaseException:
                 for future in futures:           # report at once, do not wait for the rest
                     future.cancel()

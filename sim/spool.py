@@ -10,6 +10,8 @@ crosses over through the page cache, at the cost of one write.
 from __future__ import annotations
 
 import os
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -27,6 +29,14 @@ class SpooledLog:
     channels: tuple[str, ...]
     types: tuple[str, ...]
     pools: tuple[str, ...]
+
+
+@contextmanager
+def through_files(task_fn, done):
+    """`(task_fn, done)` for workers on this machine: the task saves its records in a folder
+    made for the run, `done` gets the replication with them read back; the folder goes at exit."""
+    with tempfile.TemporaryDirectory(prefix="caresim-") as folder:
+        yield spooling(task_fn, folder), lambda rep: done(unspooled(rep))
 
 
 def spooling(task_fn, folder: str | Path):

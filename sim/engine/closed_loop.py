@@ -51,16 +51,16 @@ class ClosedLoop:
         self.model = model
 
     # ------------------------------------------------------------ engine hooks
-    def registered(self, first_ref: int, m: dict[str, np.ndarray], first_pool: np.ndarray) -> None:
-        """Watch the complaints of a batch just registered (refs from `first_ref`): a complaint
-        ignored by triage breaches at its arrival, one responded to at its deadline or when its
-        author gives up, whichever comes first, unless answered by then."""
+    def registered(self, first_ref: int, batch: dict[str, np.ndarray]) -> None:
+        """Watch the complaints of a batch just registered (refs from `first_ref`; its settlement
+        columns, `MentionTable.add`): a complaint ignored by triage breaches at its arrival, one
+        responded to at its deadline or when its author gives up, whichever comes first, unless
+        answered by then."""
         if self.cfg.breach_boost <= 1.0 or self.complaint < 0:
             return
-        arrival = m["arrival"]
-        responded = first_pool >= 0
-        due = np.where(responded, np.minimum(arrival + m["ack_expect"], arrival + m["patience"]), arrival)
-        watched = np.flatnonzero((m["type"] == self.complaint) & (due < self.end))
+        responded = batch["first_pool"] >= 0
+        due = np.where(responded, np.minimum(batch["ack_expected_by"], batch["gives_up"]), batch["arrival"])
+        watched = np.flatnonzero((batch["type"] == self.complaint) & (due < self.end))
         for t, j, answered in zip(due[watched].tolist(), watched.tolist(), responded[watched].tolist()):
             self._watch(t, first_ref + j, CHECK if answered else IGNORED)
         self._arm()

@@ -68,7 +68,6 @@ class Collector:
         self.arrivals = np.zeros(n_bins)
         self.max_queue = 0
         self.parts: list[dict[str, np.ndarray]] = []
-        self.res_pool_of = np.asarray(model.res_pool_of)
         self.both = model.both
         self.settled = np.zeros(0, dtype=bool)   # per mention the table holds
 
@@ -99,12 +98,10 @@ class Collector:
         c["ack_start"], c["ack_done"], c["res_ready"] = rec["ack_start"], rec["ack_done"], rec["res_ready"]
         c["resolve_start"], c["resolve_done"] = rec["res_start"], rec["res_done"]
         c["dropped"] = (c["move"] == DROP) & ~np.isnan(c["ack_done"]) & (not self.both)
-        responded = c["responded"]
+        responded = c["first_pool"] >= 0
         abandoned = responded & np.isnan(c["ack_start"]) & (c["gives_up"] <= w1)
         c["abandoned_at"] = np.where(abandoned, c["gives_up"], NAN)
-        first_pool = c["first_pool"]
-        res_pool = self.res_pool_of[c["channel"], c["triaged_as"]]   # routed as triaged
-        self._window_statistics(c, responded, first_pool, res_pool, w0, w1)
+        self._window_statistics(c, responded, w0, w1)
         done = ~responded | ~np.isnan(c["resolve_done"]) | c["dropped"] | abandoned
         if w1 >= self.end:
             done[:] = True
@@ -112,11 +109,12 @@ class Collector:
             return
         settled[live[done]] = True
         if done.all():
-            self._settle(c, responded, first_pool, res_pool)
+            self._settle(c, responded)
         else:
-            self._settle({k: v[done] for k, v in c.items()}, responded[done], first_pool[done], res_pool[done])
+            self._settle({k: v[done] for k, v in c.items()}, responded[done])
 
-    def _window_statistics(self, c, responded, first_pool, res_pool, w0, w1) -> None:
+    def _window_statistics(self, c, responded, w0, w1) -> None:
+        first_pool, res_pool = c["first_pool"], c["res_pool"]   # routed as triaged
         lo, hi = max(w0, self.warmup), w1
         if hi <= lo:
             return
@@ -154,7 +152,8 @@ class Collector:
             self.levels["busy_agents"][p, k0:k1] += occupancy_integral(s, e, sub) / pool.spec.concurrency
         self.max_queue = max(self.max_queue, max_level(np.concatenate(all_s), np.concatenate(all_e)))
 
-    def _settle(self, c, responded, first_pool, res_pool) -> None:
+    def _settle(self, c, responded) -> None:
+        first_pool, res_pool = c["first_pool"], c["res_pool"]
         end = self.end
         n = len(c["id"])
         outcome = np.full(n, OUT["open"], dtype=np.int64)

@@ -94,9 +94,9 @@ class CareModel:
     def add_mentions(self, m: dict[str, np.ndarray]) -> list[int]:
         """Register mentions (with `id`, `parent_id`, `origin`); they arrive once walked or
         scheduled. Returns their refs."""
-        first, first_pool = self.table.add(m)
+        first, static = self.table.add(m)
         if self.cascade_hook is not None:
-            self.cascade_hook.registered(first, m, first_pool)
+            self.cascade_hook.registered(first, static)
         return list(range(first, first + len(m["arrival"])))
 
     # ---------------------------------------------------------------- running
@@ -182,14 +182,7 @@ class CareModel:
 
     def _arrive_now(self, ref: int) -> None:
         self.pull()                       # pre-generated arrivals due earlier join the queue first
-        self.arrive(ref)
-
-    def arrive(self, ref: int) -> None:
-        table = self.table
-        j = ref - table.lo
-        if j < 0:                         # let in late and already settled (ignored or gave up)
-            return
-        p = table.first[j]
+        p = self.table.first[ref - self.table.lo]   # registered just now: still in the table
         if p >= 0:
             self.policy.admit(ref, self.pools[p])
 

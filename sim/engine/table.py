@@ -65,15 +65,15 @@ class MentionTable:
         """The ref the next registered mention gets."""
         return self.lo + len(self.gives_up)
 
-    def add(self, m: dict[str, np.ndarray]) -> tuple[int, np.ndarray]:
+    def add(self, m: dict[str, np.ndarray]) -> tuple[int, dict[str, np.ndarray]]:
         """Register a batch of mentions (columns as drawn, plus `id`, `parent_id`, `origin`);
-        returns the ref of its first mention (the others follow in order) and their first-reply
-        pools (-1: ignored by triage)."""
+        returns the ref of its first mention (the others follow in order) and the batch's
+        settlement columns (deadlines, first-reply pool with -1 for ignored by triage, ...)."""
         first_ref = self.end
         arrival = m["arrival"]
         n = len(arrival)
         ch, tri = m["channel"], m["triaged_as"]
-        first = self.first_pool_of[ch, tri]
+        first, res_pool = self.first_pool_of[ch, tri], self.res_pool_of[ch, tri]
         move = np.where(m["u_move"] < self.move_share,
                         np.where(m["u_follow"] < self.follow_through, MOVE, DROP), STAY)
         ack_due, res_due = arrival + m["ack_expect"], arrival + m["resolve_expect"]
@@ -82,7 +82,7 @@ class MentionTable:
         self.work1 += (m["resolve_work"] if self.both else m["ack_work"]).tolist()
         self.res_work += m["resolve_work"].tolist()
         self.first += first.tolist()
-        self.res_pool += self.res_pool_of[ch, tri].tolist()
+        self.res_pool += res_pool.tolist()
         self.move += move.tolist()
         for column, key in zip((self.key_ack, self.key_res), self.keys):
             if key is not None:
@@ -97,13 +97,14 @@ class MentionTable:
             self.ack_due += ack_due.tolist()
             self.boosted += [False] * n
             self.ids += m["id"].tolist()
-        self._batches.append({
+        static = {
             "id": m["id"], "parent_id": m["parent_id"], "origin": m["origin"], "arrival": arrival,
             "channel": ch, "type": m["type"], "triaged_as": tri, "followers": m["followers"],
             "ack_expected_by": ack_due, "resolve_expected_by": res_due, "gives_up": gives_up,
-            "responded": first >= 0, "first_pool": first, "move": move,
-        })
-        return first_ref, first
+            "first_pool": first, "res_pool": res_pool, "move": move,
+        }
+        self._batches.append(static)
+        return first_ref, static
 
     def static(self) -> dict[str, np.ndarray]:
         """Settlement columns of every registered mention, in ref order."""
