@@ -129,9 +129,7 @@ class CareModel:
         times, refs, now = self._times, self._refs, self.env._now
         n = len(times)
         k = self._k
-        # `arrive` inlined (and the policy's `admit`, when it only queues): once per mention
         table, admit, pools = self.table, self.policy.admit, self.pools
-        inline = self.policy.admits_to_queue
         while k < n and times[k] <= now:
             self._k = k + 1
             self.next_due = times[k + 1] if k + 1 < n else INF
@@ -140,13 +138,7 @@ class CareModel:
             if j >= 0:                    # not let in late and already settled
                 p = table.first[j]
                 if p >= 0:
-                    pool = pools[p]
-                    if inline:
-                        pool.ack_q.push(ref)
-                        if pool.idle:
-                            pool.wake()
-                    else:
-                        admit(ref, pool)
+                    admit(ref, pools[p])
             k = self._k
 
     def _walk(self, _event) -> None:

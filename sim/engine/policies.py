@@ -32,8 +32,6 @@ class AckPolicy:
     """`realtime`: acknowledge as soon as an agent is free, before resolving."""
 
     stage_of_first_reply = ACK
-    # `admit` below is all a new mention meets: the engine may do it inline, once per mention
-    admits_to_queue = True
 
     def __init__(self, scenario: Scenario, model: "CareModel"):
         self.scenario, self.model = scenario, model
@@ -56,8 +54,6 @@ class WithResolution(AckPolicy):
 
 class Batched(AckPolicy):
     """`batched`: acknowledgements only in sweeps."""
-
-    admits_to_queue = False
 
     def admit(self, ref: int, pool) -> None:
         pool.pending.append(ref)
