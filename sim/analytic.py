@@ -60,8 +60,17 @@ def erlang_c(servers: int, offered_load: float) -> float:
         raise ValueError(
             f"Erlang C needs offered load < servers (a stable queue); got load {a:g} erlangs for {c} servers"
         )
-    b = erlang_b(c, a)
+    return _p_delay(c, a, erlang_b(c, a))
+
+
+def _p_delay(c: int, a: float, b: float) -> float:
+    """Erlang C from Erlang B: C = c B / (c - a (1 - B))."""
     return c * b / (c - a * (1.0 - b))
+
+
+def _answered_within(p_delay: float, c: int, lam: float, mu: float, t: float) -> float:
+    """P(W <= t) in M/M/c, given the probability of waiting."""
+    return 1.0 - p_delay * math.exp(-(c * mu - lam) * t)
 
 
 def _mmc_args(servers: int, arrival_rate: float, service_rate: float) -> tuple[int, float, float]:
@@ -75,8 +84,7 @@ def erlang_c_wait_cdf(t: float, servers: int, arrival_rate: float, service_rate:
     """P(W <= t) for the FCFS M/M/c queue: 1 - C exp(-(c mu - lambda) t)."""
     t = _check_time(t)
     c, lam, mu = _mmc_args(servers, arrival_rate, service_rate)
-    p_delay = erlang_c(c, lam / mu)
-    return 1.0 - p_delay * math.exp(-(c * mu - lam) * t)
+    return _answered_within(erlang_c(c, lam / mu), c, lam, mu, t)
 
 
 def erlang_c_mean_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
@@ -104,13 +112,10 @@ def staff_for_service_level(arrival_rate: float, service_rate: float, target: fl
         raise ValueError(f"target must be a share strictly between 0 and 1, got {target!r}")
     a = lam / mu
     c = math.floor(a) + 1                    # smallest c with a < c
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
+    b = erlang_b(c, a)
     limit = c + 100_000
     while c <= limit:
-        p_delay = c * b / (c - a * (1.0 - b))
-        if 1.0 - p_delay * math.exp(-(c * mu - lam) * within) >= target:
+        if _answered_within(_p_delay(c, a, b), c, lam, mu, within) >= target:
             return c
         c += 1
         b = a * b / (c + a * b)
@@ -229,8 +234,8 @@ def erlang_a(servers: int, arrival_rate: float, service_rate: float, abandon_rat
     (Mandelbaum & Zeltyn 2007, "Service engineering in action: the Palm/Erlang-A queue").
     With abandon_rate 0 it is Erlang C, which needs lambda < c mu.
     """
-    c, lam, mu = _mmc_args(servers, arrival_rate, service_rate)
-    lam = _check_rate(arrival_rate, "arrival_rate")
+    c, _, mu = _mmc_args(servers, arrival_rate, service_rate)
+    lam = _check_rate(arrival_rate, "arrival_rate")   # here it must be positive
     theta = _check_rate(abandon_rate, "abandon_rate", allow_zero=True)
     if theta == 0.0 and lam >= c * mu:
         raise ValueError(

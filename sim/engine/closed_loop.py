@@ -21,7 +21,7 @@ import numpy as np
 from simpy.events import Timeout
 
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
-from ..arrivals.source import ArrivalSource
+from ..arrivals.source import CASCADE, ArrivalSource
 from ..scenario.models import Scenario
 
 
@@ -137,7 +137,7 @@ class ClosedLoop:
             return
         kids = self.source.boosts.draw(len(times))
         kids["arrival"] = times
-        kids["origin"] = np.full(len(times), 1, dtype=np.int64)
+        kids["origin"] = np.full(len(times), CASCADE, dtype=np.int64)
         kids["id"] = self.source.allocate(len(times))
         kids["parent_id"] = np.full(len(times), parent_id, dtype=np.int64)
         more = self.source.offspring(times, kids["followers"], kids["id"], boosted=True)

@@ -126,10 +126,13 @@ class Collector:
         arrival = c["arrival"]
         in_window = (arrival >= lo) & (arrival < hi)
         self.arrivals[k0:k1] += np.histogram(arrival[in_window], bins=sub)[0]
-        ack_stop = np.fmin(np.fmin(c["ack_start"], c["abandoned_at"]), hi)
-        ack_stop = np.where(np.isnan(ack_stop), hi, ack_stop)
+        ack_stop = np.fmin(np.fmin(c["ack_start"], c["abandoned_at"]), hi)   # fmin: never NaN
         res_waiting = ~np.isnan(c["res_ready"])
         res_stop = np.where(np.isnan(c["resolve_start"]), hi, c["resolve_start"])
+        # conversations in hand, whatever the pool: from their start to their end (or `hi`)
+        acking, resolving = ~np.isnan(c["ack_start"]), ~np.isnan(c["resolve_start"])
+        ack_end = np.where(np.isnan(c["ack_done"]), hi, c["ack_done"])
+        res_end = np.where(np.isnan(c["resolve_done"]), hi, c["resolve_done"])
         all_s, all_e = [], []
         for pool in self.model.pools:
             p = pool.index
@@ -141,13 +144,12 @@ class Collector:
             s, e = _clip(c["res_ready"][sel], res_stop[sel], lo, hi)
             all_s.append(s), all_e.append(e)
             self.levels["resolve_queue"][p, k0:k1] += occupancy_integral(s, e, sub)
-            sel = ~np.isnan(c["ack_start"]) & (first_pool == p)
-            starts = [c["ack_start"][sel]]
-            stops = [np.where(np.isnan(c["ack_done"][sel]), hi, c["ack_done"][sel])]
+            sel = acking & (first_pool == p)
+            starts, stops = [c["ack_start"][sel]], [ack_end[sel]]
             if not self.both:
-                sel = ~np.isnan(c["resolve_start"]) & (res_pool == p)
+                sel = resolving & (res_pool == p)
                 starts.append(c["resolve_start"][sel])
-                stops.append(np.where(np.isnan(c["resolve_done"][sel]), hi, c["resolve_done"][sel]))
+                stops.append(res_end[sel])
             s, e = _clip(np.concatenate(starts), np.concatenate(stops), lo, hi)
             self.levels["busy_agents"][p, k0:k1] += occupancy_integral(s, e, sub) / pool.spec.concurrency
         self.max_queue = max(self.max_queue, max_level(np.concatenate(all_s), np.concatenate(all_e)))

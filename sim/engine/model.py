@@ -70,13 +70,13 @@ class CareModel:
             return [i for i, p in enumerate(specs) if stage in p.stages and self.pools[i].agents
                     and (p.channels is None or channel in p.channels)]
 
-        self.ack_pool_of, self.res_pool_of = [], []
+        ack_pool_of, self.res_pool_of = [], []
         for ch in sc.channels:
             res_candidates = serving("resolve", ch)
             ack = serving("acknowledge", ch)
             # one reply that is both stages goes to the pool that resolves
             ack_i = ack[0] if ack and not self.both else -1
-            self.ack_pool_of.append(ack_i)
+            ack_pool_of.append(ack_i)
             row = []
             for ty in sc.types:
                 if ty in sc.routing.resolve:
@@ -88,7 +88,7 @@ class CareModel:
             self.res_pool_of.append(row)
         self.first_pool_of = [
             [(a if a >= 0 else r) if ty in respond else -1 for ty, r in zip(sc.types, row)]
-            for a, row in zip(self.ack_pool_of, self.res_pool_of)
+            for a, row in zip(ack_pool_of, self.res_pool_of)
         ]
 
     def add_mentions(self, m: dict[str, np.ndarray]) -> list[int]:
@@ -151,8 +151,6 @@ class CareModel:
         busy, arrivals are let in by the next agent to come free (`start` pulls them first, and
         so does anything else that changes a queue), which is the same queue at the same moment,
         without an event per arrival."""
-        if self._armed or self._k >= len(self._times):
-            return
         for pool in self.pools:
             if pool.idle:
                 self.arm_now()
@@ -174,7 +172,8 @@ class CareModel:
 
     def _arrive_now(self, ref: int) -> None:
         self.pull()                       # pre-generated arrivals due earlier join the queue first
-        p = self.table.first[ref - self.table.lo]   # registered just now: still in the table
+        # not arrived before now, so not settled (a window settles only what arrived in it)
+        p = self.table.first[ref - self.table.lo]
         if p >= 0:
             self.policy.admit(ref, self.pools[p])
 

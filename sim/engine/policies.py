@@ -15,17 +15,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from simpy.events import Timeout
 
 from ..scenario.models import Scenario
-import numpy as np
-
 from .queues import FifoQueue, KeyedQueue
 from .table import ACK, BOTH
 
 if TYPE_CHECKING:
     from .model import CareModel
-
 
 
 class AckPolicy:
@@ -62,10 +60,10 @@ class Batched(AckPolicy):
         pol, model = self.scenario.policy, self.model
         midnight = -(model.week_offset % 1440.0)
         if pol.batch_times:
-            times = []
+            times, clock = [], sorted(pol.batch_times)
             day = midnight
             while day < model.end:
-                times += [day + c for c in sorted(pol.batch_times) if 0.0 <= day + c < model.end]
+                times += [day + c for c in clock if 0.0 <= day + c < model.end]
                 day += 1440.0
             return times
         times, t = [], midnight

@@ -15,13 +15,13 @@ import numpy as np
 from simpy.core import NORMAL
 from simpy.events import Event
 
+from ..arrivals.base import WEEK
 from ..scenario.models import Pool
 from .table import ACK, BOTH, RESOLVE
 
 if TYPE_CHECKING:
     from .model import CareModel
 
-WEEK = 7 * 1440.0
 
 
 def reusable_event(env) -> Event:
@@ -100,7 +100,6 @@ class PoolState:
         self.changes = staffing_changes(spec, model.week_offset, model.end)   # (time, agents on duty)
         size = max((n for _, n in self.changes), default=0)
         self.busy = [0] * size                # conversations in hand, per agent
-        self.left_at = [0.0] * size           # when each agent's shift last ended
         self.overtime_since: list[float | None] = [None] * size   # off duty but still working
         self.agents = [Agent(self, k, model) for k in range(size) for _ in range(spec.concurrency)]
         self.overtime = 0.0                   # agent-minutes worked past shift ends, after warm-up
@@ -110,7 +109,6 @@ class PoolState:
         if n < old:
             self._idle_leave_first(old, n)
             for k in range(n, old):
-                self.left_at[k] = now
                 if self.busy[k]:
                     self.overtime_since[k] = now
             for agent in self.idle:
@@ -139,7 +137,7 @@ class PoolState:
         for agent in self.agents:
             if agent.k < old:
                 agent.k = label[agent.k]
-        for column in (self.busy, self.left_at, self.overtime_since):
+        for column in (self.busy, self.overtime_since):
             column[:old] = [column[k] for k in order]
 
     def wake(self) -> None:
