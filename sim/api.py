@@ -20,7 +20,7 @@ from .comparison import CORE_METRICS, Comparison
 from .comparison import compare as _compare
 from .differences import format_estimate, metric_words
 from .progress import Progress
-from .records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS
+from .records import CSV_COLUMNS, SERIES_COLUMNS, category_names
 from .runner import RunResult
 from .runner import run as _run
 from .scenario import load_scenario, parse_scenario
@@ -122,8 +122,7 @@ class Result(RunResult):
         mentions.csv: times in minutes (NaN where a time never came), categories as strings,
         `parent_id` -1 for a root, breaches as booleans."""
         log = self.mentions
-        cat = {"channel": log.channels, "type": log.types, "triaged_as": log.types, "pool": log.pools,
-               "origin": ORIGINS, "outcome": OUTCOMES}
+        cat = category_names(log.channels, log.types, log.pools)
         columns = {}
         for name in CSV_COLUMNS:
             values = np.asarray(log[name])

@@ -12,7 +12,7 @@ and the distribution tops out at the share acknowledged, not at 100 %.
 
 Cascades: every mention belongs to exactly one cascade, named by its root (the earliest
 ancestor present in the log); `sim.cascades.cascade_sizes` lists them all, single mentions
-included (re-exported here for the report).
+included.
 """
 from __future__ import annotations
 
@@ -342,6 +342,3 @@ def by_type(mentions: MentionLog, scenario) -> GroupStats:
     """Service by true mention type, in the log's type order (types not answered: count 0)."""
     log = answerable_mentions(mentions, scenario)
     return _group_stats(log, np.asarray(log["type"]), mentions.types, mentions.types)
-
-
-# --- Cascades -------------------------------------------------------------------------------

@@ -189,9 +189,9 @@ class MentionStats:
         out = {k: self.counts.get(k, 0.0) for k in ("mentions", "answerable_mentions")}
         for name in ("acknowledged", "resolved", "abandoned", "ignored", "dropped", "open"):
             out[f"{name}_share"] = self._r(f"{name}_share")
-        for stage, label in (("ack_time", "ack_time"), ("resolve_time", "resolve_time")):
-            out[f"{label}_p50"] = self._q(stage, 0.5)
-            out[f"{label}_p90"] = self._q(stage, 0.9)
+        for stage in ("ack_time", "resolve_time"):
+            out[f"{stage}_p50"] = self._q(stage, 0.5)
+            out[f"{stage}_p90"] = self._q(stage, 0.9)
         clock = "business_hours" if sla.clock == "business_hours" and self.clock is not None else "calendar"
         for stage in ("ack", "resolve"):
             out[f"{stage}_sla_attainment"] = self._r(f"{stage}_sla_{clock}")

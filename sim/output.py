@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import csv_bytes
-from .records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, MentionLog, TimeSeries
+from .records import CSV_COLUMNS, SERIES_COLUMNS, MentionLog, TimeSeries, category_names
 from .runner import RunResult
 from .scenario import dump_scenario
 
@@ -24,8 +24,7 @@ TIME_DECIMALS = 4
 
 
 def _mention_cells(log: MentionLog, lo: int, hi: int) -> list[np.ndarray]:
-    cat = {"channel": log.channels, "type": log.types, "triaged_as": log.types, "pool": log.pools,
-           "origin": ORIGINS, "outcome": OUTCOMES}
+    cat = category_names(log.channels, log.types, log.pools)
     cols = []
     for name in CSV_COLUMNS:
         v = log[name][lo:hi]

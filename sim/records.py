@@ -29,6 +29,14 @@ CSV_COLUMNS = (
     "origin", "ack_expected_by", "resolve_expected_by", "ack_start", "ack_done", "resolve_start",
     "resolve_done", "abandoned_at", "pool", "outcome", "ack_breached", "resolve_breached",
 )
+
+
+def category_names(channels, types, pools) -> dict[str, tuple[str, ...]]:
+    """The names the codes of each categorical column stand for."""
+    return {"channel": tuple(channels), "type": tuple(types), "triaged_as": tuple(types),
+            "pool": tuple(pools), "origin": ORIGINS, "outcome": OUTCOMES}
+
+
 SERIES_COLUMNS = ("arrivals", "ack_queue", "resolve_queue", "busy_agents", "agents_on_duty")
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .records import BOOL_COLUMNS, CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS, MentionLog, TimeSeries
+from .records import (BOOL_COLUMNS, CSV_COLUMNS, SERIES_COLUMNS, TIME_COLUMNS, MentionLog, TimeSeries,
+                      category_names)
 from .scenario.units import parse_duration
 
 
@@ -126,8 +127,7 @@ def read_mentions(folder: Path, info: RunInfo | None = None) -> MentionLog:
     channels = _names(cols["channel"], info.channels)
     types = _names(cols["type"] + cols["triaged_as"], info.types)
     pools = _names(cols["pool"], ())
-    cats = {"channel": channels, "type": types, "triaged_as": types, "pool": pools, "origin": ORIGINS,
-            "outcome": OUTCOMES}
+    cats = category_names(channels, types, pools)
     out: dict[str, np.ndarray] = {}
     try:
         for name, values in cols.items():

@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .expectation_gap import worst_mention
+from .expectation_gap import WEEKDAY_NAMES, worst_mention
 from .records import ORIGINS, OUTCOMES, MentionLog
 from .rundir import RunInfo, answered
 
 CHANNEL_VERBS = {"twitter": "Tweeted", "x": "Posted on X", "facebook": "Posted on Facebook",
                  "instagram": "Commented on Instagram"}
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MASS_NOUNS = ("praise", "noise", "feedback", "spam", "information", "advice")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -44,7 +43,7 @@ def clock(start: datetime, minutes: float, day: bool = True) -> str:
     """`20:07 on Tuesday 6 January` (or just `20:07`)."""
     t = moment(start, minutes)
     text = f"{t:%H:%M}"
-    return f"{text} on {WEEKDAYS[t.weekday()]} {t.day} {MONTHS[t.month - 1]}" if day else text
+    return f"{text} on {WEEKDAY_NAMES[t.weekday()]} {t.day} {MONTHS[t.month - 1]}" if day else text
 
 
 def span(minutes: float) -> str:

@@ -18,15 +18,15 @@ from ..comparison import CORE_METRICS, Comparison
 from ..differences import format_estimate, judgement, metric_words
 from ..expectation_gap import HOURS_OF_WEEK
 from .html import BASE_CSS, brief_items
+from .plots import TEXT_COLOR, _figure, _style, figure_png
 from .summary_text import executive_summary
+from .tables import WEEKDAYS as DAYS
 
 # The paired differences an executive reads first, after each scenario's own five sentences.
 BRIEF_VERDICTS = ("cost", "ack_breach_rate", "resolve_breach_rate", "resolved_share")
-from .plots import TEXT_COLOR, _figure, _style, figure_png
 
 # One colour per scenario, the reference first (colour-blind-safe Okabe-Ito order).
 COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442")
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # File name, heading, caption of each figure, in report order.
 FIGURES = (
     ("cost_vs_breach.png", "Cost against customers let down",

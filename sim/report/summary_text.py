@@ -12,9 +12,9 @@ import math
 import numpy as np
 
 from ..expectation_gap import breach_rate_by_hour_of_week, hardest_hour, hour_of_week_name
+from ..metrics import WEEK_MINUTES
 from ..records import MentionLog
 
-WEEK_MINUTES = 7 * 1440
 # Within this many points the SLA's misses and the customers' breaches count as "about as many".
 SAME_SHARE = 0.02
 

@@ -37,21 +37,17 @@ def customer_label(type_: str, channel: str, followers: int) -> str:
     return f"{type_} · {channel} · {followers:,} {word}"
 
 
-def _hours(minutes: float) -> str:
-    return format_duration(minutes)
-
-
 def _outcome_note(outcome: str, ack: float, res: float, gave_up: float, triaged: str, true_type: str) -> str:
     """Right-hand note of a row: what happened, in a few words (times in minutes)."""
     if outcome == "ignored":
         return f"never answered (triaged as {triaged})" if triaged != true_type else "never answered"
     if outcome == "abandoned":
-        return f"gave up after {_hours(gave_up)}"
+        return f"gave up after {format_duration(gave_up)}"
     if outcome == "open":
         return "no reply by the end"
-    reply = f"reply {_hours(ack)}"
+    reply = f"reply {format_duration(ack)}"
     if outcome == "resolved":
-        return f"reply and resolution {_hours(ack)}" if res == ack else f"{reply}; resolved {_hours(res)}"
+        return f"reply and resolution {format_duration(ack)}" if res == ack else f"{reply}; resolved {format_duration(res)}"
     if outcome == "dropped":
         return f"{reply}; moved, never came back"
     return f"{reply}; unresolved at the end"

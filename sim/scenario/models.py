@@ -81,10 +81,8 @@ class Section(BaseModel):
             }
             for key in data:
                 if key not in known:
-                    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
-                    hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {', '.join(sorted(known))}"
                     raise PydanticCustomError(
-                        "unknown_key", "unknown key{hint}", {"key": str(key), "hint": hint}
+                        "unknown_key", "unknown key{hint}", {"key": str(key), "hint": _hint(key, known)}
                     )
         elif data is None:
             return {}
