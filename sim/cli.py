@@ -199,7 +199,11 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
             bar.close()
             fail(f"compare: {exc}", code=1)
         bar.set_label("writing outputs")
-        write_comparison(result, out, report=not no_report)
+        try:
+            write_comparison(result, out, report=not no_report)
+        except OSError as exc:
+            bar.close()
+            fail(f"{out}: cannot write the outputs ({exc.strerror or exc})", code=1)
     if not quiet:
         elapsed = time.perf_counter() - started
         click.echo(f"{' vs '.join(labels)}: {result.replications} replications each, seed {result.seed}, "

@@ -283,3 +283,24 @@ def _valid_files() -> list:
 def test_shipped_and_example_scenarios_validate(scenario_file):
     result = CliRunner().invoke(main, ["validate", str(scenario_file)])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_unwritable_output_folder_is_one_line(tmp_path, command):
+    """`-o` below a plain file cannot be created: one error line naming it, exit 1, no traceback."""
+    doc = copy.deepcopy(BASE)
+    doc["horizon"] = "2h"
+    files = []
+    for stem in ("a", "b"):
+        path = tmp_path / f"{stem}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        files.append(str(path))
+    blocker = tmp_path / "plain_file"
+    blocker.write_text("not a folder")
+    args = [command, *(files if command == "compare" else files[:1]), "-o", str(blocker / "out"),
+            "--no-report", "-q", "--workers", "1", "--replications", "2"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)      # not an uncaught OSError
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "cannot write the outputs" in lines[0]
