@@ -62,6 +62,9 @@ def measure(days: int, keep: bool) -> tuple[float, float]:
     return usage.ru_maxrss / 1024.0, seconds
 
 
+GOAL_MB = 500
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365)
@@ -71,7 +74,8 @@ def main() -> None:
         rss, seconds = measure(days, keep)
         label = f"{days} days, {'with' if keep else 'no'} mention records"
         print(f"{label:<40} {rss:>7.0f} MB {seconds:>7.1f}s", flush=True)
-    print("goal: one year with --no-mentions under 500 MB")
+    verdict = "met" if rss < GOAL_MB else "NOT met"
+    print(f"goal: one year with --no-mentions under {GOAL_MB} MB: {verdict} ({args.days} days: {rss:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -165,8 +165,8 @@ def test_scenario_as_written_back_loads_again(path):
     file, equal to the one it came from."""
     import yaml
 
-    from sim.scenario import load_scenario, parse_scenario
+    from sim.scenario import dump_scenario, load_scenario, parse_scenario
 
     scenario = load_scenario(path)
-    written = yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
+    written = dump_scenario(scenario)      # the writer of a run's scenario.yaml
     assert parse_scenario(yaml.safe_load(written)) == scenario
