@@ -26,7 +26,7 @@ TIER_EDGES = (1_000, 10_000, 100_000)
 
 def answerable(log: MentionLog, scenario: Scenario) -> np.ndarray:
     """Mask of mentions whose true type the company means to answer."""
-    respond = scenario.policy.respond_to or scenario.types
+    respond = scenario.answered_types
     table = np.array([t in respond for t in log.types], dtype=bool)
     return table[log["type"]]
 
@@ -113,7 +113,7 @@ class MentionStats:
         self.values: dict[str, list[np.ndarray]] = {}
         sla = scenario.sla
         self.clock = business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
-        answered = tuple(t for t in scenario.types if t in (scenario.policy.respond_to or scenario.types))
+        answered = tuple(scenario.answered_types)
         self.groups = (("tier", FOLLOWER_TIERS), ("channel", tuple(scenario.channels)), ("type", answered))
         # type index -> position among the answered types (-1: not a group of its own)
         self.type_group = np.array([answered.index(t) if t in answered else -1 for t in scenario.types], dtype=np.int64)

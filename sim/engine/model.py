@@ -63,7 +63,7 @@ class CareModel:
         Both by channel and triaged type; a first-reply pool of -1 means ignored by triage."""
         names = list(sc.pools)
         specs = list(sc.pools.values())
-        respond = set(sc.policy.respond_to or sc.types)
+        respond = set(sc.answered_types)
 
         def serving(stage: str, channel: str) -> list[int]:
             # a pool never staffed takes no work (validation guarantees a staffed one exists)

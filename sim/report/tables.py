@@ -119,7 +119,7 @@ def fairness_tables(mentions: MentionLog, scenario, replications: int) -> str:
         ("By type", "type", breakdowns.by_type(mentions, scenario), False),
     ):
         parts += [f"<h3>{html.escape(heading)}</h3>", fairness_table(stats, title, replications, keep)]
-    ignored = [t for t in scenario.types if t not in (scenario.policy.respond_to or scenario.types)]
+    ignored = [t for t in scenario.types if t not in scenario.answered_types]
     if ignored:
         parts.append('<p class="note">Not answered by policy, so left out: '
                      f"{html.escape(', '.join(ignored))}.</p>")

@@ -363,6 +363,13 @@ class Scenario(Section):
         return names
 
     @property
+    def answered_types(self) -> list[str]:
+        """The types the team means to answer (`policy.respond_to`; all when not given), in
+        the order of `types`."""
+        respond = self.policy.respond_to or self.types
+        return [t for t in self.types if t in respond]
+
+    @property
     def end(self) -> float:
         return self.warmup + self.horizon
 
