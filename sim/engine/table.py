@@ -20,8 +20,14 @@ ACK, RESOLVE, BOTH = 0, 1, 2
 # What happens after the first reply (drawn at arrival): resolve here, move to another channel
 # first (and follow through), or move and never follow through (dropped).
 STAY, MOVE, DROP = 0, 1, 2
-# Times the engine records; NaN until they happen.
+# The list columns, by who reads them. Hot: the engine on every event (work1 is the first
+# reply's work, the resolution's under with_resolution; first is the first-reply pool, -1 when
+# ignored by triage). Keys: the priority queues (only for a keyed priority). Recorded: times the
+# engine records, NaN until they happen. Loop: the closed loop's own.
+HOT = ("gives_up", "work1", "res_work", "first", "res_pool", "move")
+KEYS = ("key_ack", "key_res")
 RECORDED = ("ack_start", "ack_done", "res_ready", "res_start", "res_done")
+LOOP = ("type", "followers", "arrival", "ack_due", "boosted", "ids")
 NAN = math.nan
 
 
@@ -35,24 +41,10 @@ class MentionTable:
         self.keys = keys            # (stage key function or None, for acknowledge and resolve)
         self.loop = loop            # the closed loop reads a few columns of its own
         self.lo = 0
-        # hot columns
-        self.gives_up: list[float] = []
-        self.work1: list[float] = []     # the first reply's work (the resolution's under with_resolution)
-        self.res_work: list[float] = []
-        self.first: list[int] = []       # pool of the first reply; -1: ignored by triage
-        self.res_pool: list[int] = []
-        self.move: list[int] = []
-        self.key_ack: list = []
-        self.key_res: list = []
-        for name in RECORDED:
+        # the list columns in use, all filled by `add` and cut together by `drop`
+        self.columns = HOT + tuple(k for k, f in zip(KEYS, keys) if f is not None) + RECORDED + (LOOP if loop else ())
+        for name in HOT + KEYS + RECORDED + LOOP:
             setattr(self, name, [])
-        # closed-loop columns
-        self.type: list[int] = []
-        self.followers: list[int] = []
-        self.arrival: list[float] = []
-        self.ack_due: list[float] = []
-        self.boosted: list[bool] = []
-        self.ids: list[int] = []
         # settlement columns, NumPy: one array per registered batch until `static` joins them
         self._static: dict[str, np.ndarray] | None = None
         self._batches: list[dict[str, np.ndarray]] = []
@@ -124,16 +116,6 @@ class MentionTable:
             return
         self.static()
         self._static = {name: v[k:] for name, v in self._static.items()}
-        for column in self._lists():
-            del column[:k]
+        for name in self.columns:
+            del getattr(self, name)[:k]
         self.lo += k
-
-    def _lists(self):
-        yield from (self.gives_up, self.work1, self.res_work, self.first, self.res_pool, self.move)
-        for column, key in zip((self.key_ack, self.key_res), self.keys):
-            if key is not None:
-                yield column
-        for name in RECORDED:
-            yield getattr(self, name)
-        if self.loop:
-            yield from (self.type, self.followers, self.arrival, self.ack_due, self.boosted, self.ids)
