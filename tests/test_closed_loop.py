@@ -246,3 +246,26 @@ def test_first_come_first_served_with_the_loop(runs):
     assert np.all(np.diff(starts) >= 0.0)
     made_by_loop = runs["boost, understaffed"].replications[0].extra["boosted_mentions"]
     assert made_by_loop > 0 and answered.sum() > 1000
+
+
+def test_complaints_ignored_by_triage_and_replies_to_noise_fuel_the_loop():
+    """With a team large enough that no complaint waits past its deadline, the loop still
+    fires for complaints triage mistakes for ignored types (a breach at arrival), and
+    `noise_reply_boost` adds follow-ons to answered noise without counting them as breaches."""
+    def boosted(accuracy: float, noise_boost: float = 1.0):
+        data = scenario_data(3.0, agents=50, ack_median="1d", noise_reply_boost=noise_boost)
+        data["policy"]["triage_accuracy"] = accuracy
+        data["policy"]["respond_to"] = ["complaint", "question", "noise"] if noise_boost > 1.0 else ["complaint", "question"]
+        result = run(parse_scenario(data), seed=SEED)
+        return [rep.extra["boosted_mentions"] for rep in result.replications], result
+
+    exact, _ = boosted(1.0)
+    mistaken, _ = boosted(0.6)
+    assert exact == [0.0] * REPS                          # nobody breaches, nobody is mis-triaged
+    assert all(n > 0 for n in mistaken)                   # complaints triaged as noise: ignored
+    counted, noisy = boosted(1.0, noise_boost=3.0)
+    assert counted == [0.0] * REPS                        # replies to noise are not breaches
+    plain = run(parse_scenario({**scenario_data(3.0, agents=50, ack_median="1d"),
+                                "policy": {"respond_to": ["complaint", "question", "noise"]}}), seed=SEED)
+    more = [len(b.mentions) - len(a.mentions) for a, b in zip(plain.replications, noisy.replications)]
+    assert all(n > 0 for n in more)                       # the boosted replies drew follow-ons
