@@ -128,6 +128,16 @@ class ArrivalSource:
         order = np.argsort(out["arrival"], kind="stable")
         return _take(out, order)
 
+    def boosted_follow_ons(self, times: np.ndarray, parent_id: int) -> tuple[dict, dict]:
+        """The extra follow-ons of a boosted mention, arriving at `times`, and their own
+        open-loop cascades, on the closed loop's streams (so open-loop arrivals stay the same)."""
+        kids = self.boosts.draw(len(times))
+        kids["arrival"] = times
+        kids["origin"] = np.full(len(times), CASCADE, dtype=np.int64)
+        kids["id"] = self.allocate(len(times))
+        kids["parent_id"] = np.full(len(times), parent_id, dtype=np.int64)
+        return kids, self.offspring(times, kids["followers"], kids["id"], boosted=True)
+
     def offspring(self, times: np.ndarray, followers: np.ndarray, ids: np.ndarray,
                   boosted: bool = False) -> dict[str, np.ndarray]:
         """The whole open-loop cascade below the given mentions, with attributes and ids."""

@@ -21,7 +21,7 @@ import numpy as np
 from simpy.events import Timeout
 
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
-from ..arrivals.source import CASCADE, ArrivalSource
+from ..arrivals.source import ArrivalSource
 from ..scenario.models import Scenario
 
 
@@ -135,13 +135,7 @@ class ClosedLoop:
         times = times[times < self.end]
         if len(times) == 0:
             return
-        kids = self.source.boosts.draw(len(times))
-        kids["arrival"] = times
-        kids["origin"] = np.full(len(times), CASCADE, dtype=np.int64)
-        kids["id"] = self.source.allocate(len(times))
-        kids["parent_id"] = np.full(len(times), parent_id, dtype=np.int64)
-        more = self.source.offspring(times, kids["followers"], kids["id"], boosted=True)
-        for batch in (kids, more):
+        for batch in self.source.boosted_follow_ons(times, parent_id):
             if len(batch["arrival"]):
                 for new in m.add_mentions(batch):
                     m.schedule_arrival(new)
