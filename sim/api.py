@@ -211,7 +211,5 @@ def compare(scenarios: Sequence[ScenarioSource], replications: int | None = None
     n = loaded[0].replications if replications is None else replications
     names = list(labels) if labels is not None else [s.name for s in loaded]
     with Progress(n * len(loaded), names[0], enabled=False if progress is False else None) as bar:
-        def done(label, rep):  # label the bar with the scenario running next
-            bar.advance(label=names[min((bar.done + 1) // n, len(names) - 1)])
-
+        done = bar.advancer(names, n)
         return _compare(loaded, replications=n, seed=seed, workers=workers, labels=labels, on_done=done)

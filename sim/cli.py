@@ -72,11 +72,16 @@ def collector_paused():
             gc.enable()
 
 
+def file_names(loaded: list[tuple[Path, Scenario]]) -> list[str]:
+    """Each scenario's `name`, or its file name where two files give the same `name`."""
+    names = [scenario.name for _, scenario in loaded]
+    return [path.stem if names.count(name) > 1 else name for (path, _), name in zip(loaded, names)]
+
+
 def output_folders(loaded: list[tuple[Path, Scenario]], output: str | None) -> list[Path]:
     """One folder per scenario: `outputs/<name>/` (or `-o DIR`, with one subfolder each when
     several run); two files with the same `name` are told apart by their file names."""
-    names = [scenario.name for _, scenario in loaded]
-    names = [path.stem if names.count(name) > 1 else name for (path, _), name in zip(loaded, names)]
+    names = file_names(loaded)
     if len(set(names)) < len(names):
         fail(f"{', '.join(str(p) for p, _ in loaded)}: two scenarios would write to the same folder; "
              "give them different `name`s")
@@ -177,17 +182,12 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
     loaded = load_all(scenarios)
     if len(loaded) < 2:
         fail(f"compare: {', '.join(scenarios)}: needs at least two scenarios, found {len(loaded)}")
-    names = [scenario.name for _, scenario in loaded]
-    if len(set(names)) < len(names):  # the same name twice: tell them apart by file
-        names = [path.stem if names.count(scenario.name) > 1 else scenario.name for path, scenario in loaded]
-    labels = unique_labels(names)
+    labels = unique_labels(file_names(loaded))
     n = replications or loaded[0][1].replications
     out = Path(output) if output else default_output(labels)
     started = time.perf_counter()
     with Progress(n * len(loaded), label=labels[0], enabled=False if quiet or no_progress else None) as bar:
-        def done(label, rep):  # label the bar with the scenario running next
-            bar.advance(label=labels[min((bar.done + 1) // n, len(labels) - 1)])
-
+        done = bar.advancer(labels, n)
         try:
             result = compare_scenarios([s for _, s in loaded], replications=replications, seed=seed,
                                        workers=workers or default_workers(), labels=labels, on_done=done)

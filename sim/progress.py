@@ -91,6 +91,13 @@ class Progress:
                 self.label = label
             self._draw()
 
+    def advancer(self, labels: list[str], per_label: int):
+        """`on_done(label, rep)` for runs of `per_label` units under each label in turn: counts
+        one unit and labels the bar with the run going on next."""
+        def done(_label, _rep) -> None:
+            self.advance(label=labels[min((self.done + 1) // per_label, len(labels) - 1)])
+        return done
+
     def set_label(self, label: str) -> None:
         with self._lock:
             self.label = label
