@@ -318,7 +318,8 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts.append('<p class="facts">' + "".join(
         f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
     ) + "</p>")
-    brief = executive_summary(result.summary, _mentions(result), scenario)
+    mentions = _mentions(result)
+    brief = executive_summary(result.summary, mentions, scenario)
     parts += [
         '<h2 id="in-brief">In brief</h2>',
         '<ul class="brief">',
@@ -346,12 +347,14 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
                 f"<figcaption>{html.escape(caption)}</figcaption>",
                 "</figure>",
             ]
-        if extra == "cascades":
-            parts += _cascade_section(result)
+        if extra is not None and mentions is None:
+            parts.append(NO_RECORDS)
+        elif extra == "cascades":
+            parts += _cascade_section(mentions, scenario)
         elif extra == "fairness":
-            parts += _fairness_section(result)
+            parts += _fairness_section(mentions, scenario, reps)
         elif extra == "story":
-            parts += _story_section(result)
+            parts += _story_section()
     parts += [
         "<h2>Scenario</h2>",
         '<p class="note">As validated: durations in minutes, rates per minute.</p>',
@@ -372,10 +375,7 @@ NO_RECORDS = ('<p class="note">Mention records were not kept in this run, so thi
               "cannot be drawn; run again with the records kept to see it.</p>")
 
 
-def _cascade_section(result: RunResultLike) -> list[str]:
-    mentions, scenario = _mentions(result), result.scenario
-    if mentions is None:
-        return [NO_RECORDS]
+def _cascade_section(mentions: MentionLog, scenario) -> list[str]:
     return [
         "<h3>10 largest cascades</h3>",
         '<p class="note">A cascade is a mention (its root) and every follow-on it set off, '
@@ -388,9 +388,7 @@ def _cascade_section(result: RunResultLike) -> list[str]:
     ]
 
 
-def _story_section(result: RunResultLike) -> list[str]:
-    if _mentions(result) is None:
-        return [NO_RECORDS]
+def _story_section() -> list[str]:
     return [
         '<p class="note">One customer\'s experience in words: <code>caresim story &lt;output folder&gt; '
         "--worst</code> tells the story of the customer let down the most, <code>--mention ID "
@@ -398,17 +396,14 @@ def _story_section(result: RunResultLike) -> list[str]:
     ]
 
 
-def _fairness_section(result: RunResultLike) -> list[str]:
-    reps = len(result.replications)
-    if _mentions(result) is None:
-        return [NO_RECORDS]
+def _fairness_section(mentions: MentionLog, scenario, reps: int) -> list[str]:
     return [
         '<p class="note">Who waits: the mentions the team means to answer, grouped by the '
         "author's reach, the channel and the type, all replications pooled (the summary table "
         "gives per-replication means with confidence intervals). Breach rates count mentions "
         "whose deadline passed or who were served; times to acknowledge are over the mentions "
         "acknowledged, so read them with the share acknowledged.</p>",
-        fairness_tables(result.mentions, result.scenario, reps),
+        fairness_tables(mentions, scenario, reps),
     ]
 
 
