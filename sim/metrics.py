@@ -215,14 +215,16 @@ class MentionStats:
 
 
 def replication_metrics(scenario: Scenario, rep: Replication) -> dict[str, float]:
-    """Every summary metric of one replication: exact from its records when it kept them,
-    else from the statistics streamed during the run (quantiles within 0.6 %)."""
-    if rep.mentions is not None:
-        metrics = MentionStats(scenario, exact=True).add(rep.mentions).metrics()
-        if scenario.arrivals.cascades is not None:
-            metrics["largest_cascade"] = float(largest_cascade_size(rep.mentions).get(rep.index, 0))
+    """Every summary metric of one replication: those of its mentions as streamed during the
+    run (exact when it kept its records, quantiles within 0.6 % when not), else worked out
+    from its records."""
+    if rep.mention_metrics:
+        metrics = dict(rep.mention_metrics)
     else:
-        metrics = dict(rep.mention_metrics)   # largest_cascade needs the records: not streamed
+        metrics = MentionStats(scenario, exact=True).add(rep.mentions).metrics()
+    # largest_cascade needs the records: not streamed
+    if rep.mentions is not None and scenario.arrivals.cascades is not None:
+        metrics["largest_cascade"] = float(largest_cascade_size(rep.mentions).get(rep.index, 0))
     agent_hours = sum(rep.agent_hours.values())
     metrics.update({
         "agent_hours": agent_hours,

@@ -55,7 +55,9 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     model = CareModel(scenario, source.offset, cascade_hook=loop)
     if loop is not None:
         loop.attach(model)
-    stats = None if keep_mentions else MentionStats(scenario)
+    # exact quantiles when the records are kept anyway; either way the statistics are fed a
+    # window at a time, while each window's columns are still in cache
+    stats = MentionStats(scenario, exact=keep_mentions)
     collector = Collector(model, index, keep_mentions, stats)
     model.start()
     w0, end = 0.0, scenario.end
@@ -71,8 +73,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     extra = {"max_queue_length": float(collector.max_queue), "busy_hours": sum(busy.values())}
     if cfg is not None:
         extra["boosted_mentions"] = float(loop.created_by_breaches) if loop is not None else 0.0
-    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra,
-                      stats.metrics() if stats is not None else {})
+    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra, stats.metrics())
     # summarised here, on the worker that ran it: the records are at hand, and a parallel run
     # does not summarise its replications one after another at the end
     return replace(rep, metrics=replication_metrics(scenario, rep))
