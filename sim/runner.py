@@ -64,8 +64,8 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     while w0 < end:
         w1 = min(w0 + WINDOW, end)
         batch = source.window(w0, w1)
-        refs = model.add_mentions(batch)
-        model.run_window(refs, batch["arrival"].tolist(), w1)
+        first_ref, static = model.add_mentions(batch)
+        model.run_window(first_ref, static, w1)
         collector.collect(w0, w1)
         w0 = w1
     series, agent_hours, busy = collector.series()

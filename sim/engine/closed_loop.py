@@ -137,7 +137,8 @@ class ClosedLoop:
             return
         for batch in self.source.boosted_follow_ons(times, parent_id):
             if len(batch["arrival"]):
-                for new in m.add_mentions(batch):
+                first_ref, _ = m.add_mentions(batch)
+                for new in range(first_ref, first_ref + len(batch["arrival"])):
                     m.schedule_arrival(new)
                 if breach:   # noise replies fuel cascades too, but are not breaches
                     self.created_by_breaches += int((batch["arrival"] >= self.warmup).sum())

@@ -91,13 +91,14 @@ class CareModel:
             for a, row in zip(ack_pool_of, self.res_pool_of)
         ]
 
-    def add_mentions(self, m: dict[str, np.ndarray]) -> list[int]:
-        """Register mentions (with `id`, `parent_id`, `origin`); they arrive once walked or
-        scheduled. Returns their refs."""
+    def add_mentions(self, m: dict[str, np.ndarray]) -> tuple[int, dict[str, np.ndarray]]:
+        """Register mentions (with `id`, `parent_id`, `origin`); they arrive once let in by
+        `run_window` or scheduled by `schedule_arrival`. Returns the ref of the first (the
+        others follow in order) and their settlement columns."""
         first, static = self.table.add(m)
         if self.cascade_hook is not None:
             self.cascade_hook.registered(first, static)
-        return list(range(first, first + len(m["arrival"])))
+        return first, static
 
     # ---------------------------------------------------------------- running
     def start(self) -> None:
@@ -115,9 +116,18 @@ class CareModel:
             return
         Timeout(self.env, t - self.env.now).callbacks.append(lambda _e: self._staffing(pool, changes, i))
 
-    def run_window(self, refs: list[int], times: list[float], until: float) -> None:
-        """Let the mentions `refs` arrive at `times` (sorted), and run the clock to `until`."""
+    def run_window(self, first_ref: int, static: dict[str, np.ndarray], until: float) -> None:
+        """Let the mentions registered from `first_ref` (`static`: their columns, arrivals
+        sorted) arrive, and run the clock to `until`."""
         self.pull()                       # the last window's arrivals not let in yet (all due)
+        # only mentions someone answers are let in: the ignored ones need no event
+        answered = static["first_pool"] >= 0
+        arrival = static["arrival"]
+        if answered.all():
+            refs, times = list(range(first_ref, first_ref + len(arrival))), arrival.tolist()
+        else:
+            rows = np.flatnonzero(answered)
+            refs, times = (rows + first_ref).tolist(), arrival[rows].tolist()
         self._refs, self._times, self._k, self._armed = refs, times, 0, False
         self.next_due = times[0] if times else INF
         self._walk(None)
@@ -136,9 +146,7 @@ class CareModel:
             ref = refs[k]
             j = ref - table.lo
             if j >= 0:                    # not let in late and already settled
-                p = table.first[j]
-                if p >= 0:
-                    admit(ref, pools[p])
+                admit(ref, pools[table.first[j]])   # answered by someone: see run_window
             k = self._k
 
     def _walk(self, _event) -> None:
