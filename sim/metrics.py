@@ -127,11 +127,15 @@ class MentionStats:
             slot[0] += float((hits & decided).sum())
             slot[1] += float(decided.sum())
 
-    def _sample(self, name: str, values: np.ndarray) -> None:
-        if self.exact:
-            self.values.setdefault(name, []).append(values[~np.isnan(values)])
-        else:
+    def _sample(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Add `values` to sample `name`; returns what was kept (NaN dropped), or `values`."""
+        if not self.exact:
             self.hists.setdefault(name, LogHistogram()).add(values)
+            return values
+        nan = np.isnan(values)
+        kept = values[~nan] if nan.any() else values
+        self.values.setdefault(name, []).append(kept)
+        return kept
 
     def add(self, log: MentionLog) -> "MentionStats":
         sc = self.scenario
@@ -147,7 +151,7 @@ class MentionStats:
         for name in ("resolved", "abandoned", "ignored", "dropped", "open"):
             self._ratio(f"{name}_share", outcome == OUT[name])
         ack_time = a["ack_done"] - arrival
-        self._sample("ack_time", ack_time)
+        ack_kept = self._sample("ack_time", ack_time)
         self._sample("resolve_time", a["resolve_done"] - arrival)
         self._sample("ack_expectation", a["ack_expected_by"] - arrival)
         sla = sc.sla
@@ -169,7 +173,9 @@ class MentionStats:
                     self._ratio(f"{stage}_breach_rate_{group}_{label}", flags[sel], decided[sel])
         for group, names in self.groups:
             for g, label in enumerate(names):
-                self._sample(f"ack_time_{group}_{label}", ack_time[labels[group] == g])
+                sel = labels[group] == g
+                # a group holding every mention (one channel, say) shares the whole sample
+                self._sample(f"ack_time_{group}_{label}", ack_kept if sel.all() else ack_time[sel])
         return self
 
     def _q(self, name: str, q: float) -> float:
