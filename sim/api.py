@@ -14,7 +14,6 @@ from functools import singledispatch
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .comparison import CORE_METRICS, Comparison
 from .comparison import compare as _compare
@@ -23,8 +22,7 @@ from .progress import Progress
 from .records import CSV_COLUMNS, SERIES_COLUMNS, category_names
 from .runner import RunResult
 from .runner import run as _run
-from .scenario import load_scenario, parse_scenario
-from .scenario.loader import _Loader  # YAML without base-60 numbers: `20:00` stays a time
+from .scenario import ScenarioError, load_scenario, parse_scenario, read_scenario_data
 from .scenario.models import Scenario
 
 ScenarioSource = str | os.PathLike | Mapping | Scenario
@@ -63,13 +61,13 @@ def _merge(base: dict, changes: Mapping) -> dict:
 
 
 def scenario_data(source: str | os.PathLike | Mapping) -> dict:
-    """A scenario file's contents as plain data (units still as written: `15m`, `120/h`)."""
+    """A scenario file's contents as plain data (units still as written: `15m`, `120/h`), read
+    as `load_scenario` reads it (`ScenarioError` for a file that is not a scenario's)."""
     if isinstance(source, Mapping):
         return dict(source)
-    text = Path(source).read_text(encoding="utf-8")
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    data = read_scenario_data(source)
     if not isinstance(data, dict):
-        raise TypeError(f"{source}: not a scenario file (expected a mapping of keys)")
+        raise ScenarioError(source, "", "expected a mapping of scenario keys (name, horizon, arrivals, pools, ...)")
     return data
 
 

@@ -68,6 +68,22 @@ def test_bad_sources():
         sim.load({**SCENARIO, "horizon": "-1d"})
 
 
+def test_variant_reads_files_as_load_does(tmp_path):
+    """A variant's base file is read by the same rules as `load`: a key given twice is an error,
+    not silently the last value, and `20:00` stays a time of day (not base-60 1200)."""
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(yaml.safe_dump(SCENARIO, sort_keys=False) + "seed: 3\nseed: 4\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="duplicate key"):
+        sim.variant(twice, {"replications": 1})
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n- 2\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="expected a mapping"):
+        sim.variant(listed, {})
+    clock = tmp_path / "clock.yaml"
+    clock.write_text("name: x\nstarts: 20:00\n", encoding="utf-8")
+    assert sim.api.scenario_data(clock)["starts"] == "20:00"
+
+
 def test_variant_merges_key_by_key(tmp_path):
     path = tmp_path / "base.yaml"
     path.write_text(yaml.safe_dump(SCENARIO, sort_keys=False), encoding="utf-8")

@@ -111,8 +111,9 @@ def _duplicate_key(node: yaml.Node, loc: tuple[str, ...], seen_nodes: set[int]):
     return None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate one scenario file."""
+def read_scenario_data(path: str | Path) -> dict:
+    """A scenario file's contents as plain data, not yet validated (units as written), or
+    `ScenarioError`: unreadable, not YAML, a key given twice, empty or not a mapping."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -136,7 +137,12 @@ def load_scenario(path: str | Path) -> Scenario:
         loader.dispose()
     if data is None:
         raise ScenarioError(path, "", "the file is empty; expected a scenario (name, horizon, arrivals, pools, ...)")
-    return parse_scenario(data, path)
+    return data
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate one scenario file."""
+    return parse_scenario(read_scenario_data(path), path)
 
 
 def dump_scenario(scenario: Scenario) -> str:
