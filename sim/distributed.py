@@ -10,6 +10,7 @@ below keep each of those as small as Dask allows.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from typing import TYPE_CHECKING, Callable
 
@@ -25,19 +26,16 @@ def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done
 
     A replication that raises is not retried (it would raise again with the same seed) and
     re-raises here naming its replication; a replication whose worker died is rescheduled by the
-    Dask scheduler itself (its `allowed-failures` setting, 3 by default). The workers of a
-    `LocalCluster` share this machine's files, so their records come back through files, as
-    those of local processes do (`sim.spool`)."""
-    if address == "local":
-        from .spool import through_files
+    Dask scheduler itself (its `allowed-failures` setting, 3 by default). Workers that share this
+    process's files (those of a `LocalCluster`, or of any cluster on this machine or on a shared
+    file system) hand their records back through files, as local processes do (`sim.spool`)."""
+    from .spool import through_files
 
-        with through_files(task_fn, done) as (spooled_fn, spooled_done):
-            _run(spooled_fn, task_fn.__module__, tasks, address, workers, spooled_done)
-    else:
-        _run(task_fn, task_fn.__module__, tasks, address, workers, done)
+    with through_files(task_fn, done) as spool:
+        _run(task_fn, spool, task_fn.__module__, tasks, address, workers, done)
 
 
-def _run(task_fn: Callable, module: str, tasks: list, address: str, workers: int, done: Callable) -> None:
+def _run(task_fn: Callable, spool, module: str, tasks: list, address: str, workers: int, done: Callable) -> None:
     from .arrivals.source import RunawayArrivals
     from .runner import ReplicationFailed
 
@@ -64,6 +62,8 @@ def _run(task_fn: Callable, module: str, tasks: list, address: str, workers: int
         cluster, client = None, Client(address)
         if client.direct_to_workers is None:   # not set in the Dask configuration
             client.direct_to_workers = _workers_answer(client)
+    if cluster is not None or _workers_share_files(client, spool.folder):
+        task_fn, done = spool.task_fn, spool.done
     run_id = uuid.uuid4().hex[:12]
     failed = True
     try:
@@ -92,6 +92,30 @@ def _run(task_fn: Callable, module: str, tasks: list, address: str, workers: int
 
 async def _stop_workers(workers: list) -> None:
     await asyncio.gather(*(worker.close(timeout=STOP_TIMEOUT) for worker in workers))
+
+
+def _workers_share_files(client: Client, folder: str) -> bool:
+    """Whether every worker reads the files this process writes in `folder`: a token written
+    here is read back by each of them (a worker elsewhere, or that cannot answer, says no)."""
+    token = uuid.uuid4().hex
+    marker = os.path.join(folder, "marker")
+    with open(marker, "w", encoding="utf-8") as f:
+        f.write(token)
+    try:
+        seen = client.run(_read_marker, marker)
+    except Exception:   # noqa: BLE001 - any failure only means: send records the usual way
+        return False
+    finally:
+        os.remove(marker)
+    return bool(seen) and all(value == token for value in seen.values())
+
+
+def _read_marker(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def _workers_answer(client: Client) -> bool:

@@ -116,12 +116,12 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
 
         from .spool import through_files
 
-        with through_files(_simulate_task, done) as (task_fn, spooled_done), \
+        with through_files(_simulate_task, done) as spool, \
                 ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-            futures = [pool.submit(task_fn, task) for task in tasks]
+            futures = [pool.submit(spool.task_fn, task) for task in tasks]
             try:
                 for future in as_completed(futures):
-                    spooled_done(future.result())
+                    spool.done(future.result())
             except BaseException:
                 for future in futures:           # report at once, do not wait for the rest
                     future.cancel()

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -31,12 +32,21 @@ class SpooledLog:
     pools: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Spool:
+    """`task_fn` saves its records in `folder`; `done` gets the replication with them read back."""
+
+    task_fn: Callable
+    done: Callable
+    folder: str
+
+
 @contextmanager
 def through_files(task_fn, done):
-    """`(task_fn, done)` for workers on this machine: the task saves its records in a folder
-    made for the run, `done` gets the replication with them read back; the folder goes at exit."""
+    """A `Spool` for workers that share this machine's files, around `task_fn` and `done`; the
+    folder, made for the run, goes at exit."""
     with tempfile.TemporaryDirectory(prefix="caresim-") as folder:
-        yield spooling(task_fn, folder), lambda rep: done(unspooled(rep))
+        yield Spool(spooling(task_fn, folder), lambda rep: done(unspooled(rep)), folder)
 
 
 def spooling(task_fn, folder: str | Path):

@@ -100,8 +100,31 @@ def cluster():
         yield c.scheduler_address
 
 
-def test_dask_scheduler_address_gives_the_same_bytes(scenario, one_process, cluster):
+def test_dask_scheduler_address_gives_the_same_bytes(scenario, one_process, cluster, monkeypatch):
+    """The cluster's workers are on this machine: their records come back through files (as
+    those of local processes do), and the bytes are the same."""
+    import sim.spool
+
+    spooled = []
+    unspooled = sim.spool.unspooled
+    monkeypatch.setattr(sim.spool, "unspooled", lambda rep: (
+        spooled.append(isinstance(rep.mentions, sim.spool.SpooledLog)), unspooled(rep))[1])
     assert_same_bytes(outputs(run(scenario, seed=SEED, dask=cluster)), one_process)
+    assert spooled == [True] * REPLICATIONS
+
+
+def test_records_take_files_only_from_workers_that_read_ours(cluster, tmp_path, monkeypatch):
+    """Workers prove they share this machine's files by reading back a token written here; any
+    other answer (a worker elsewhere) sends the records through Dask."""
+    distributed = pytest.importorskip("distributed")
+    from sim.distributed import _workers_share_files
+
+    with distributed.Client(cluster) as client:
+        assert _workers_share_files(client, str(tmp_path))
+        assert list(tmp_path.iterdir()) == []          # the token is gone again
+        real_run = client.run
+        monkeypatch.setattr(client, "run", lambda fn, path: {**real_run(fn, path), "tcp://elsewhere:1": None})
+        assert not _workers_share_files(client, str(tmp_path))
 
 
 def test_results_come_straight_from_workers_that_answer(cluster, monkeypatch):
