@@ -16,6 +16,7 @@ included.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -23,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrivals.base import WEEK, hourly_rates, week_offset
-from .metrics import FOLLOWER_TIERS, TIER_EDGES, MentionStats, answerable, follower_tier
+from .metrics import FOLLOWER_TIERS, TIER_EDGES, answerable, business_clock, follower_tier, sla_met
 from .records import ORIGINS, MentionLog, TimeSeries
 
 HOURS = np.arange(24)
@@ -187,8 +188,14 @@ def sla_attainment(mentions: MentionLog, scenario, stage: str = "acknowledge") -
     `ack_sla_attainment` (`resolve_…`) is: the answerable mentions served or whose SLA window
     closed by the horizon, on the SLA's clock (calendar or business hours)."""
 
-    name = {"acknowledge": "ack", "resolve": "resolve"}[stage] + "_sla_attainment"
-    return MentionStats(scenario).add(mentions).metrics()[name]
+    sla = scenario.sla
+    clock = None
+    if sla.clock == "business_hours" and sla.business_hours:
+        clock = business_clock(sla.business_hours, week_offset(scenario.start))
+    a = mentions.select(answerable(mentions, scenario))
+    met, decided = sla_met(a, scenario, {"acknowledge": "ack", "resolve": "resolve"}[stage], clock)
+    n = int(decided.sum())
+    return float((met & decided).sum()) / n if n else math.nan
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,18 @@ STAT_COLUMNS = ("arrival", "outcome", "ack_done", "resolve_done", "ack_expected_
                 "followers", "channel", "type", "ack_breached", "resolve_breached")
 
 
+def sla_met(a: MentionLog, scenario: Scenario, stage: str, clock=None) -> tuple[np.ndarray, np.ndarray]:
+    """(met, decided) of the SLA of `stage` ("ack" or "resolve") for each mention of `a`: served
+    within the SLA time, and served or its SLA window closed by the horizon (the others are
+    not counted), on the calendar or on `clock` (`business_clock`)."""
+    col, target = {"ack": ("ack_done", scenario.sla.acknowledge), "resolve": ("resolve_done", scenario.sla.resolve)}[stage]
+    arrival, done, end = a["arrival"], a[col], np.asarray(scenario.end)
+    if clock is not None:
+        arrival, done, end = clock(arrival), clock(done), clock(end)
+    met = (done - arrival) <= target.within
+    return met, met | (arrival + target.within <= end)
+
+
 class MentionStats:
     """Additive statistics of settled mentions, fed batch by batch (`add`), read by `metrics`.
 
@@ -139,7 +151,6 @@ class MentionStats:
 
     def add(self, log: MentionLog) -> "MentionStats":
         sc = self.scenario
-        end = sc.end
         self.counts["mentions"] = self.counts.get("mentions", 0.0) + len(log)
         for origin in ("cascade", "incident"):
             key = f"{origin}_mentions"
@@ -154,14 +165,10 @@ class MentionStats:
         ack_kept = self._sample("ack_time", ack_time)
         self._sample("resolve_time", a["resolve_done"] - arrival)
         self._sample("ack_expectation", a["ack_expected_by"] - arrival)
-        sla = sc.sla
-        for stage, col, target in (("ack", "ack_done", sla.acknowledge), ("resolve", "resolve_done", sla.resolve)):
-            met = (a[col] - arrival) <= target.within
-            self._ratio(f"{stage}_sla_calendar", met, met | (arrival + target.within <= end))
+        for stage in ("ack", "resolve"):
+            self._ratio(f"{stage}_sla_calendar", *sla_met(a, sc, stage))
             if self.clock is not None:
-                done, arr, close = self.clock(a[col]), self.clock(arrival), self.clock(np.asarray(end))
-                met = (done - arr) <= target.within
-                self._ratio(f"{stage}_sla_business_hours", met, met | (arr + target.within <= close))
+                self._ratio(f"{stage}_sla_business_hours", *sla_met(a, sc, stage, self.clock))
         labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": self.type_group[a["type"]]}
         for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
             flags = a[f"{stage}_breached"]
