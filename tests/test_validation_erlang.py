@@ -1,4 +1,6 @@
 """Simulation against queueing theory: M/M/c must reproduce Erlang C, M/M/c+M Erlang A (Palm).
+Besides the probabilities of waiting, abandoning and waiting at most t, the mean wait W_q (from
+the records) and the time-average number waiting L_q (from the time series) are checked.
 
 The scenario is the example `mmc` (Poisson arrivals, exponential work, one pool, first come first
 served, one piece of work per mention) with its rate, staffing, horizon and patience varied. A
@@ -10,13 +12,15 @@ a Student-t confidence interval is formed, and the analytic value must lie insid
 - Simultaneous level. This file makes CHECKS comparisons; judged one by one at 95 %, a correct
   engine would fail one of them on most seeds. Each interval therefore has level
   1 - 0.05 / CHECKS (Bonferroni), so all of them together hold with at least 95 % confidence.
-- Slack. Intervals are widened by SLACK (absolute) for finite-horizon bias: leaving out the few
-  mentions still waiting at the horizon (a queue's worth among tens of thousands) moves a share
-  by < 1e-3, and the warm-up is over six relaxation times of the slowest queue here (about
+- Slack. Intervals are widened by SLACK (absolute; for W_q and L_q, MEAN_SLACK of the value) for
+  finite-horizon bias: leaving out the few mentions still waiting at the horizon (a queue's worth
+  among tens of thousands) moves a share by < 1e-3 and a mean wait by < 0.1 %, and the warm-up is over six relaxation times of the slowest queue here (about
   1 / (sqrt(c mu) - sqrt(lambda))^2 = 38 min at the mmc load), so the empty start is forgotten.
 - Power. Each plain 95 % interval must be narrower than MAX_HALF_WIDTH (for small
   probabilities, also than MAX_RELATIVE_HALF_WIDTH of the value), so a check can fail: at the mmc
   load an engine serving 5 % too slowly would show a delay probability of 0.76 instead of 0.67.
+  For W_q and L_q the plain interval must be narrower than MAX_MEAN_HALF_WIDTH of the value; the
+  same engine would show a mean wait of 1.02 min instead of 0.67.
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analytic import erlang_a, erlang_c, erlang_c_wait_cdf
+from sim.analytic import erlang_a, erlang_c, erlang_c_mean_wait, erlang_c_wait_cdf
 from sim.records import OUTCOMES
 from sim.runner import run
 from sim.scenario import parse_scenario
@@ -54,6 +58,8 @@ MMC = {
 SLACK = 0.002
 MAX_HALF_WIDTH = 0.025
 MAX_RELATIVE_HALF_WIDTH = 0.25
+MEAN_SLACK = 0.005
+MAX_MEAN_HALF_WIDTH = 0.10
 WARMUP = "4h"
 WORKERS = 2
 
@@ -80,8 +86,9 @@ ERLANG_A = [
     Case("overloaded", 12.0, 10, "2d", 16, 22, (1.0, 3.0), patience=10.0),
     Case("patience_as_work", 9.0, 10, "2d", 16, 23, (0.1, 0.5), patience=1.0),
 ]
-# delay + P(W <= t) per t; with patience also abandonment and "served within" the first t
-CHECKS = sum(1 + len(c.times) for c in ERLANG_C) + sum(3 + len(c.times) for c in ERLANG_A)
+# delay + P(W <= t) per t; with patience also abandonment and "served within" the first t; mean
+# wait and mean queue of every case
+CHECKS = sum(1 + len(c.times) for c in ERLANG_C) + sum(3 + len(c.times) for c in ERLANG_A) + 2 * len(ERLANG_C + ERLANG_A)
 
 
 def scenario_for(case: Case):
@@ -98,7 +105,8 @@ def scenario_for(case: Case):
 def estimates(case: Case) -> dict[str, np.ndarray]:
     """Per-replication estimates of every checked quantity (one array entry per replication)."""
     # Results do not depend on `workers` (seeds are fixed per replication before any runs).
-    result = run(scenario_for(case), replications=case.replications, seed=case.seed, workers=WORKERS)
+    sc = scenario_for(case)
+    result = run(sc, replications=case.replications, seed=case.seed, workers=WORKERS)
     open_, abandoned_ = OUTCOMES.index("open"), OUTCOMES.index("abandoned")
     rows = []
     for rep in result.replications:
@@ -113,7 +121,11 @@ def estimates(case: Case) -> dict[str, np.ndarray]:
         assert np.all(outcome[~seen] == open_)
         assert np.all(wait[seen] > -1e-9)
         wait, abandoned = wait[seen], ~np.isnan(gone[seen])
-        row = {"delay": np.mean(wait > 1e-9), "abandon": np.mean(abandoned)}
+        series = rep.series
+        assert len(series.pools) == 1
+        widths = np.diff(np.append(series.time, sc.end))
+        row = {"delay": np.mean(wait > 1e-9), "abandon": np.mean(abandoned), "mean_wait": np.mean(wait),
+               "mean_queue": float((series.values["ack_queue"] * widths).sum()) / sc.horizon}
         for t in case.times:
             row[f"wait<={t}"] = np.mean(wait <= t)
             row[f"served<={t}"] = np.mean((wait <= t) & ~abandoned)
@@ -128,13 +140,20 @@ def interval(values: np.ndarray, level: float) -> tuple[float, float]:
     return float(values.mean()), float(quantile * values.std(ddof=1) / math.sqrt(n))
 
 
-def check(values: np.ndarray, expected: float, what: str) -> None:
+def check(values: np.ndarray, expected: float, what: str, mean_of_times: bool = False) -> None:
+    """Judge a probability (absolute precision and slack) or, with `mean_of_times`, a mean wait or
+    queue length (precision and slack relative to the value)."""
     _, plain = interval(values, 0.95)
-    assert plain < MAX_HALF_WIDTH, f"{what}: 95 % interval too wide to test anything (half-width {plain:.4f})"
-    if expected < 0.1:
-        assert plain < MAX_RELATIVE_HALF_WIDTH * expected, f"{what}: half-width {plain:.4f} vs value {expected:.4f}"
+    if mean_of_times:
+        assert plain < MAX_MEAN_HALF_WIDTH * expected, f"{what}: half-width {plain:.4f} vs value {expected:.4f}"
+        slack = MEAN_SLACK * expected
+    else:
+        assert plain < MAX_HALF_WIDTH, f"{what}: 95 % interval too wide to test anything (half-width {plain:.4f})"
+        if expected < 0.1:
+            assert plain < MAX_RELATIVE_HALF_WIDTH * expected, f"{what}: half-width {plain:.4f} vs value {expected:.4f}"
+        slack = SLACK
     mean, half = interval(values, 1 - 0.05 / CHECKS)
-    assert mean - half - SLACK <= expected <= mean + half + SLACK, (
+    assert mean - half - slack <= expected <= mean + half + slack, (
         f"{what}: analytic {expected:.4f} outside the simulation's interval {mean:.4f} +- {half:.4f} "
         f"(simultaneous 95 % over {CHECKS} checks; plain 95 %: +- {plain:.4f})"
     )
@@ -161,3 +180,16 @@ def test_erlang_a(case: Case):
     t = case.times[0]
     check(est[f"served<={t}"], theory.p_served_within(t), f"{case.name} P(served within {t})")
 
+
+@pytest.mark.parametrize("case", ERLANG_C + ERLANG_A, ids=lambda c: c.name)
+def test_mean_wait_and_queue_length(case: Case):
+    """W_q (mean time waiting, until served or abandoning) and L_q (time-average number waiting);
+    Erlang A solved as its birth-death chain, which without patience is Erlang C."""
+    theta = 0.0 if case.patience is None else 1.0 / case.patience
+    theory = erlang_a(case.agents, case.rate, 1.0, theta)
+    if case.patience is None:
+        assert theory.mean_wait == pytest.approx(erlang_c_mean_wait(case.agents, case.rate, 1.0), rel=1e-6)
+    assert theory.mean_queue == pytest.approx(case.rate * theory.mean_wait, rel=1e-12)   # Little
+    est = estimates(case)
+    check(est["mean_wait"], theory.mean_wait, f"{case.name} mean wait", mean_of_times=True)
+    check(est["mean_queue"], theory.mean_queue, f"{case.name} mean queue length", mean_of_times=True)
