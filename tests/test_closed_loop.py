@@ -5,7 +5,10 @@
 - with a boost, an understaffed team draws extra cascade mentions, on common random numbers:
   the open-loop customers are the same, the loop only adds;
 - `breach_caused_share` is positive only with the loop; incidents bring their stated mean;
-- a runaway cascade stops the run with a message naming `arrivals.cascades`.
+- a runaway cascade stops the run with a message naming `arrivals.cascades`;
+- each trigger of docs/model.md (a breached deadline, an ignored complaint, an author who gives
+  up unanswered) boosts exactly the complaints it names, from that moment: the boosted
+  follow-ons name their trigger as parent, arrive after it, and come in the model's numbers.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import yaml
 
 from sim.arrivals.source import WINDOW, ArrivalSource, RunawayArrivals
 from sim.metrics import confidence_interval, paired_difference, replication_metrics
-from sim.records import ORIGINS
+from sim.records import ORIGINS, OUTCOMES
 from sim.runner import replication_seeds, run
 from sim.scenario import parse_scenario
 
@@ -269,3 +272,156 @@ def test_complaints_ignored_by_triage_and_replies_to_noise_fuel_the_loop():
                                 "policy": {"respond_to": ["complaint", "question", "noise"]}}), seed=SEED)
     more = [len(b.mentions) - len(a.mentions) for a, b in zip(plain.replications, noisy.replications)]
     assert all(n > 0 for n in more)                       # the boosted replies drew follow-ons
+
+
+# ------------------------------------------------------------------ what triggers a boost, and when
+
+IGNORED = OUTCOMES.index("ignored")
+
+
+def loop_made(open_log, loop_log) -> np.ndarray:
+    """Which mentions of `loop_log` the loop made: same seed with and without the loop, the
+    open-loop customers are in both runs (ids aside), so a mention the open run lacks is the
+    loop's (a boosted follow-on, or one of its own open-loop cascade)."""
+    key = lambda log: zip(log["arrival"].tolist(), log["followers"].tolist(), log["type"].tolist())
+    known = set(key(open_log))
+    return np.array([k not in known for k in key(loop_log)])
+
+
+def direct_boosted(made: np.ndarray, loop_log) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the boost made directly from an open-loop customer, and their parents' rows: a
+    loop-made mention whose parent is an open-loop customer (the open-loop cascade below a
+    loop-made mention has loop-made parents)."""
+    assert made.any() and (loop_log["parent_id"][made] >= 0).all()   # every loop mention has a parent
+    row_of = {i: r for r, i in enumerate(loop_log["id"].tolist())}
+    kids = np.flatnonzero(made)
+    parents = np.array([row_of.get(p, -1) for p in loop_log["parent_id"][kids].tolist()])
+    assert (parents >= 0).all(), "a parent id that names no mention"
+    direct = ~made[parents]
+    return kids[direct], parents[direct]
+
+
+def trigger_times(log, end: float) -> np.ndarray:
+    """When the model says each complaint's branching is boosted, NaN if never: at arrival when
+    triage ignores it; else at its acknowledgement deadline or when its author gives up,
+    whichever comes first, if no reply was done by then; only before the horizon."""
+    abandoned = ~np.isnan(log["abandoned_at"])
+    t = np.where(log["outcome"] == IGNORED, log["arrival"],
+                 np.where(abandoned, np.fmin(log["ack_expected_by"], log["abandoned_at"]), log["ack_expected_by"]))
+    unanswered = np.isnan(log["ack_done"]) | (log["ack_done"] > t)
+    complaint = log["type"] == log.types.index("complaint")
+    return np.where(complaint & unanswered & (t < end), t, np.nan)
+
+
+def expected_boosted(log, rows: np.ndarray, t: np.ndarray, sc) -> float:
+    """Mean number of direct boosted follow-ons before the horizon, from the model's rule:
+    Poisson((boost - 1) n_i e^{-(t - t_i)/decay}) at t + Exponential(decay), the boosted
+    branching capped at max_branching, with n_i = branching (followers / median)^elasticity
+    (capped too)."""
+    cfg, median = sc.arrivals.cascades, sc.arrivals.followers.median
+    n = np.minimum(cfg.max_branching, cfg.branching * (log["followers"][rows] / median) ** cfg.reach_elasticity)
+    boost = np.minimum(cfg.breach_boost, cfg.max_branching / n)
+    mean = (boost - 1) * n * np.exp(-(t - log["arrival"][rows]) / cfg.decay)
+    return float(np.sum(mean * (1 - np.exp(-(sc.end - t) / cfg.decay))))
+
+
+def abandonment_data(boost: float, patience: bool) -> dict:
+    """One agent for far too many mentions, acknowledgement deadlines weeks away (none falls
+    within the three days) and perfect triage: if anything triggers the loop, it is customers
+    giving up (mean patience 30 minutes)."""
+    data = scenario_data(boost, agents=1, ack_median="30d")
+    if patience:
+        data["expectations"]["patience"] = {"default": {"mean": "30m"}}
+    return data
+
+
+def test_giving_up_unanswered_fuels_the_loop():
+    """Abandonment is a trigger (docs/model.md, closed loop): a complaint whose author gives up
+    waiting is boosted from that moment, and only a complaint that gave up unanswered (one whose
+    patience ran out while an agent was replying was answered)."""
+    loop = run(parse_scenario(abandonment_data(3.0, patience=True)), seed=SEED)
+    open_ = run(parse_scenario(abandonment_data(1.0, patience=True)), seed=SEED)
+    stay = run(parse_scenario(abandonment_data(3.0, patience=False)), seed=SEED)
+    assert [r.extra["boosted_mentions"] for r in stay.replications] == [0.0] * REPS   # no other trigger here
+    sc, end = loop.scenario, loop.scenario.end
+    seen = expected = 0.0
+    for a, b in zip(open_.replications, loop.replications):
+        log = b.mentions
+        complaint = log["type"] == log.types.index("complaint")
+        assert np.all(log["ack_expected_by"] >= end) and not (complaint & (log["outcome"] == IGNORED)).any()
+        assert b.extra["boosted_mentions"] > 0
+        made = loop_made(a.mentions, log)
+        kids, parents = direct_boosted(made, log)
+        assert complaint[parents].all()
+        assert (~np.isnan(log["abandoned_at"][parents])).all(), "only those who gave up unanswered"
+        assert np.all(log["arrival"][kids] >= log["abandoned_at"][parents])
+        # every complaint that gave up is boosted at that moment, not some of them, not earlier
+        gave_up = np.flatnonzero(complaint & ~np.isnan(log["abandoned_at"]) & ~made)
+        seen += len(kids)
+        expected += expected_boosted(log, gave_up, log["abandoned_at"][gave_up], sc)
+    assert expected > 300
+    assert abs(seen - expected) < 4 * math.sqrt(expected), (seen, expected)
+
+
+def every_trigger_data(boost: float = 3.0) -> dict:
+    """One agent for far too many mentions, customers who give up after an hour on average,
+    one mention in five mis-triaged: complaints breach, give up and are ignored."""
+    data = scenario_data(boost, agents=1)
+    data["expectations"]["patience"] = {"default": {"mean": "1h"}}
+    data["policy"]["triage_accuracy"] = 0.8
+    return data
+
+
+def test_boosted_follow_ons_come_after_their_trigger():
+    """Every trigger at once (deadlines, giving up, triage mistakes): each follow-on the boost
+    makes names its trigger as parent, a complaint the model says was boosted, and arrives after
+    the trigger by an Exponential(decay) delay; their number is the model's Poisson mean."""
+    # not SEED: its third replication meets the stall of test_the_loop_never_goes_quiet
+    seed = 10
+    loop = run(parse_scenario(every_trigger_data()), seed=seed)
+    open_ = run(parse_scenario(every_trigger_data(1.0)), seed=seed)
+    sc, end = loop.scenario, loop.scenario.end
+    decay = sc.arrivals.cascades.decay
+    delays, seen, expected, causes = [], 0, 0.0, set()
+    for a, b in zip(open_.replications, loop.replications):
+        log = b.mentions
+        made = loop_made(a.mentions, log)
+        kids, parents = direct_boosted(made, log)
+        t = trigger_times(log, end)
+        assert not np.isnan(t[parents]).any(), "a follow-on of a complaint the model never boosts"
+        assert np.all(log["parent_id"][kids] == log["id"][parents])
+        late = log["arrival"][kids] - t[parents]
+        assert late.min() >= 0.0, f"{np.sum(late < 0)} follow-ons arrived before their trigger"
+        # far enough from the horizon that it cuts no delay short
+        delays.append(late[t[parents] < end - 10 * decay])
+        triggered = np.flatnonzero(~np.isnan(t) & ~made)
+        seen += len(kids)
+        expected += expected_boosted(log, triggered, t[triggered], sc)
+        ignored = log["outcome"][parents] == IGNORED
+        gave_up = log["abandoned_at"][parents] < log["ack_expected_by"][parents]   # NaN: never gave up
+        causes |= {c for c, sel in (("ignored", ignored), ("gave up", gave_up), ("deadline", ~ignored & ~gave_up))
+                   if sel.any()}
+    assert causes == {"ignored", "gave up", "deadline"}
+    assert abs(seen - expected) < 4 * math.sqrt(expected), (seen, expected)
+    d = np.concatenate(delays)
+    assert len(d) > 300
+    assert abs(d.mean() - decay) < 4 * decay / math.sqrt(len(d)), d.mean()   # exponential: sd = mean
+
+
+def test_the_loop_never_goes_quiet():
+    """In every replication the boost makes about as many follow-ons as the model's Poisson
+    mean, not just over the run. The loop used to fall silent 44 minutes into the third
+    replication here (one boost, against several hundred follow-ons expected): its timer, set
+    `t - now` ahead, fired a rounding error before `t`, and the entry due at `t` was never
+    taken, nor the loop armed again."""
+    loop = run(parse_scenario(every_trigger_data()), seed=SEED)
+    open_ = run(parse_scenario(every_trigger_data(1.0)), seed=SEED)
+    sc = loop.scenario
+    for a, b in zip(open_.replications, loop.replications):
+        log = b.mentions
+        made = loop_made(a.mentions, log)
+        t = trigger_times(log, sc.end)
+        triggered = np.flatnonzero(~np.isnan(t) & ~made)
+        expected = expected_boosted(log, triggered, t[triggered], sc)
+        seen = len(direct_boosted(made, log)[0]) if made.any() else 0
+        assert abs(seen - expected) < 4 * math.sqrt(expected), (b.index, seen, expected)

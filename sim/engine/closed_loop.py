@@ -16,6 +16,7 @@ event of their own (the engine lets them in lazily).
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 from simpy.events import Timeout
@@ -79,8 +80,13 @@ class ClosedLoop:
             heapq.heappop(watch)          # answered before now, so before its deadline
         if watch and watch[0][0] < self.armed_at:
             env = self.model.env
-            self.armed_at = watch[0][0]
-            Timeout(env, self.armed_at - env.now).callbacks.append(self._fire)
+            self.armed_at = t = watch[0][0]
+            delay = t - env.now
+            # now + (t - now) can round to just below t, and an event firing before t would find
+            # nothing due: it would neither take the entry nor arm again, and the loop would stop
+            while env.now + delay < t:
+                delay = math.nextafter(delay, INF)
+            Timeout(env, delay).callbacks.append(self._fire)
 
     def _fire(self, _event) -> None:
         now = self.model.env.now
