@@ -7,17 +7,16 @@ intervals over replications; shares are checked against binomial intervals.
 from __future__ import annotations
 
 import copy
+import heapq
 import math
 
 import numpy as np
 import pytest
-import yaml
-from click.testing import CliRunner
 from scipy import stats
 
-from sim.cli import main
+from sim.arrivals.source import WINDOW, ArrivalSource
 from sim.records import OUTCOMES
-from sim.runner import run
+from sim.runner import replication_seeds, run
 from sim.scenario import parse_scenario
 
 from helpers import variant as build
@@ -412,25 +411,116 @@ CONCURRENCY = {
 }
 
 
-def _cli_bytes(tmp_path, name: str, data: dict) -> dict[str, bytes]:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    out = tmp_path / name
-    result = CliRunner().invoke(main, ["run", str(path), "-o", str(out), "--replications", "3",
-                                       "--no-report", "--quiet"])
-    assert result.exit_code == 0, result.output
-    return {f: (out / f).read_bytes() for f in ("mentions.csv", "summary.json", "timeseries.csv")}
+# One conversation per agent, FIFO, no patience, no cascades, no warm-up: the plain
+# multi-server queue. Shifts: five agents 06:00-22:00 every day and nobody at night, so each
+# morning starts on a backlog and each evening ends with conversations finished in overtime.
+SINGLE = {
+    "name": "single", "horizon": "3d",
+    "arrivals": {"rate": "12/h"},
+    "pools": {"team": {"agents": 3, "concurrency": 1}},
+    "handling": {"acknowledge": {"dist": "lognormal", "mean": "3m", "cv": 0.8},
+                 "resolve": {"dist": "exponential", "mean": "10m"}},
+}
+SHIFTS = {"team": {"schedule": [{"days": "daily", "from": "06:00", "to": "22:00", "agents": 5}],
+                   "concurrency": 1}}
+DUTY = (360.0, 1320.0)      # 06:00 and 22:00; minute 0 is a midnight (the default start)
 
 
-@pytest.mark.parametrize("ack", ["realtime", "with_resolution"])
-def test_concurrency_one_is_the_default(tmp_path, ack):
-    implicit = copy.deepcopy(CONCURRENCY)
-    implicit["policy"] = {"acknowledge": ack}
-    explicit = copy.deepcopy(implicit)
-    explicit["pools"]["team"]["concurrency"] = 1
-    a, b = _cli_bytes(tmp_path, "implicit", implicit), _cli_bytes(tmp_path, "explicit", explicit)
-    for f in a:
-        assert a[f] == b[f], f
+def on_duty_from(t: float, shifts: bool) -> float:
+    """The first moment at or after t when agents are on duty."""
+    if not shifts:
+        return t
+    day, minute = divmod(t, DAY)
+    if minute < DUTY[0]:
+        return day * DAY + DUTY[0]
+    if minute >= DUTY[1]:
+        return (day + 1) * DAY + DUTY[0]
+    return t
+
+
+def textbook_starts(arrival: np.ndarray, work1: np.ndarray, work2: np.ndarray | None,
+                    servers: int, end: float, shifts: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Start times of the first and second stage in the non-preemptive multi-server queue,
+    worked out from arrivals and work alone. A server that is free and on duty takes the
+    longest-waiting first stage, else the second stage that became ready earliest; a second
+    stage is ready when its first ends. With one stage this is the FIFO recursion
+    start = max(arrival, earliest free server). A server freed off duty waits for the next
+    shift (the engine's agents finish the conversation in hand, then leave). NaN: not started
+    before the horizon."""
+    n = len(arrival)
+    order = np.argsort(arrival, kind="stable")
+    start1, start2 = np.full(n, math.nan), np.full(n, math.nan)
+    ready: list[tuple[float, int]] = []          # second stages: (ready since, mention)
+    free = [0.0] * servers                       # when each server next looks for work
+    k = 0                                        # the next mention, by arrival, not yet taken
+    while free:
+        t = heapq.heappop(free)
+        if t >= end:
+            continue                             # this server takes nothing more before the horizon
+        t = on_duty_from(t, shifts)
+        if t >= end:
+            continue
+        if k < n and arrival[order[k]] <= t:
+            i = order[k]
+            k += 1
+            start1[i] = t
+            done = t + work1[i]
+            if work2 is not None and done < end:
+                heapq.heappush(ready, (done, i))
+        elif ready and ready[0][0] <= t:
+            _, i = heapq.heappop(ready)
+            start2[i] = t
+            done = t + work2[i]
+        else:
+            # idle until something arrives or becomes ready; nothing done by another server
+            # meanwhile can make work ready earlier (it would first need an arrival)
+            done = min(arrival[order[k]] if k < n else math.inf, ready[0][0] if ready else math.inf)
+        heapq.heappush(free, done)
+    return start1, start2
+
+
+def until_horizon(t: np.ndarray, end: float) -> np.ndarray:
+    """What the records hold for a time: the time if it came before the horizon, else NaN."""
+    return np.where(t < end, t, math.nan)
+
+
+@pytest.mark.parametrize("staffing", ["constant", "shifts"])
+@pytest.mark.parametrize("ack", ["with_resolution", "realtime"])
+def test_concurrency_one_is_the_plain_queue(ack, staffing):
+    """Exact, on every sample path: with one conversation per agent the engine's start and end
+    times are those of the textbook FIFO multi-server queue fed the same customers. The
+    reference takes arrivals and work from the arrival generator, not from the engine's records."""
+    shifts = staffing == "shifts"
+    sc = build(SINGLE, **({"pools": SHIFTS} if shifts else {}), policy={"acknowledge": ack})
+    servers, end = (5 if shifts else 3), sc.end
+    waited = immediate = 0
+    for rep, seed in zip(run(sc, replications=2, seed=11).replications, replication_seeds(11, 2)):
+        m = rep.mentions
+        source, parts = ArrivalSource(sc, seed), []
+        for w0 in np.arange(0.0, end, WINDOW):
+            parts.append(source.window(w0, min(w0 + WINDOW, end)))
+        drawn = {k: np.concatenate([p[k] for p in parts]) for k in ("id", "arrival", "ack_work", "resolve_work")}
+        np.testing.assert_array_equal(m["id"], drawn["id"])      # both in arrival order
+        np.testing.assert_array_equal(m["arrival"], drawn["arrival"])
+        if ack == "with_resolution":      # one piece of work, the resolution's, is both stages
+            s1, _ = textbook_starts(drawn["arrival"], drawn["resolve_work"], None, servers, end, shifts)
+            d1 = s1 + drawn["resolve_work"]
+            s2, d2 = s1, d1
+        else:
+            s1, s2 = textbook_starts(drawn["arrival"], drawn["ack_work"], drawn["resolve_work"], servers, end, shifts)
+            d1, d2 = s1 + drawn["ack_work"], s2 + drawn["resolve_work"]
+        for column, expected in (("ack_start", s1), ("ack_done", d1), ("resolve_start", s2), ("resolve_done", d2)):
+            np.testing.assert_allclose(m[column], until_horizon(expected, end), rtol=0, atol=1e-9, err_msg=column)
+        wait = s1 - drawn["arrival"]
+        waited += int(np.sum(wait > 1.0))
+        immediate += int(np.sum(wait == 0.0))
+        if shifts:
+            minute = m["ack_start"] % DAY
+            assert np.sum(np.isclose(minute, DUTY[0], atol=1e-9)) >= 2 * servers   # each morning's backlog
+            overtime = (m["resolve_done"] % DAY > DUTY[1]) & (m["resolve_start"] % DAY < DUTY[1])
+            assert overtime.sum() >= 2                                   # finished after the shift ended
+    # the queue was contested and also ran empty: FIFO order and idle agents both mattered
+    assert waited > 200 and immediate > 200, (waited, immediate)
 
 
 def test_concurrency_two_serves_more_under_load():

@@ -1,14 +1,20 @@
-"""Golden and smoke tests of the scenario files shipped in `scenarios/`.
+"""Golden and smoke tests of the scenario files shipped in `scenarios/` and of the shared
+example scenarios (`../shared/examples/`, beside the repository, when present).
 
 Every file must validate and run; runs are shortened (two days, no warm-up; longer where a
 scenario's story needs it) so the whole module stays fast. Each run must account for every
-mention exactly once, and a few scenarios must still tell their story: the outage brings
+mention exactly once, `caresim run` must write its outputs with a value wherever the output
+contract promises one, and a few scenarios must still tell their story: the outage brings
 incident and cascade mentions and the closed loop adds follow-ons, the marketing intern ignores
 complaints, batched acknowledgements wait for a sweep, and the influencer-first team answers
 large accounts faster than small ones.
 """
 from __future__ import annotations
 
+import csv
+import json
+import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,20 +23,36 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.records import ORIGINS, OUTCOMES
+from sim.records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS
 from sim.runner import run
 from sim.scenario import load_scenario
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+REPO = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = REPO / "scenarios"
+EXAMPLES = REPO.parent / "shared" / "examples"
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 NAMES = [f.stem for f in FILES]
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 DAY = 1440.0
 
-# Horizon of the shortened runs, in days (warm-up 0). The outage happens on day 2 at 19:00, so
-# its run covers the evening and night after it; the intern's brand is so small that two days
-# would hold only a handful of complaints.
-HORIZON_DAYS = {"viral_outage": 3.5, "viral_outage_no_loop": 3.5, "marketing_intern": 14}
+# Horizon of the shortened runs, in days (warm-up 0). The outages (shipped and reference) happen
+# on day 2 at 19:00, so their runs cover the evening and night after them; the intern's brand is
+# so small that two days would hold only a handful of complaints.
+HORIZON_DAYS = {"viral_outage": 3.5, "viral_outage_no_loop": 3.5, "reference": 3.5, "marketing_intern": 14}
+
+
+def example_params() -> list:
+    """The shared example files; when there are none, one skipped case that says so (CI may run
+    without them), so their absence shows in the test report instead of passing unseen."""
+    files = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
+    if not files:
+        skip = pytest.mark.skip(reason=f"no shared example scenarios at {EXAMPLES} (not part of the repository)")
+        return [pytest.param(None, id="examples", marks=skip)]
+    return [pytest.param(p, id=f"examples/{p.name}") for p in files]
+
+
+# every scenario file that must run: the shipped ones, then the shared examples
+ALL_FILES = [pytest.param(p, id=p.stem) for p in FILES] + example_params()
 
 
 def test_scenarios_found():
@@ -51,16 +73,20 @@ def test_validate_command_accepts_the_folder():
 
 
 @lru_cache(maxsize=None)
-def shortened_run(name: str):
-    scenario = load_scenario(SCENARIO_DIR / f"{name}.yaml")
-    days = HORIZON_DAYS.get(name, 2)
+def shortened_run(path: Path):
+    scenario = load_scenario(path)
+    days = HORIZON_DAYS.get(path.stem, 2)
     short = scenario.model_copy(update={"horizon": days * DAY, "warmup": 0.0})
     return short, run(short, replications=2, seed=1)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_runs_and_accounts_for_every_mention(name):
-    scenario, result = shortened_run(name)
+def shipped(name: str):
+    return shortened_run(SCENARIO_DIR / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_runs_and_accounts_for_every_mention(path):
+    scenario, result = shortened_run(path)
     assert len(result.replications) == 2
     counts = []
     for rep in result.replications:
@@ -82,12 +108,108 @@ def test_runs_and_accounts_for_every_mention(name):
     assert summary["cost"]["mean"] >= 0.0
 
 
+# The output contract's metrics (SPEC, summary.json "at least"); every scenario here answers and
+# resolves some mentions, so each has a value and an interval.
+CONTRACT_METRICS = (
+    "mentions", "acknowledged_share", "resolved_share", "abandoned_share", "ack_time_p50", "ack_time_p90",
+    "resolve_time_p50", "resolve_time_p90", "ack_sla_attainment", "resolve_sla_attainment", "ack_breach_rate",
+    "resolve_breach_rate", "cascade_mentions", "agent_hours", "cost", "utilization", "max_queue_length",
+)
+# Cells of mentions.csv that must hold a time, by outcome (an empty cell is a time that never came).
+REQUIRED_TIMES = {
+    "resolved": ("ack_start", "ack_done", "resolve_start", "resolve_done"),
+    "acknowledged": ("ack_start", "ack_done"),
+    "dropped": ("ack_start", "ack_done"),
+    "abandoned": ("abandoned_at",),
+    "ignored": (),
+    "open": (),
+}
+
+
+def shortened_file(path: Path, folder: Path) -> Path:
+    """A copy of the file, as written but for its horizon (and no warm-up), like `shortened_run`:
+    the command reads the text users have, comments, quoting and all."""
+    text = path.read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^horizon:.*$", f"horizon: {HORIZON_DAYS.get(path.stem, 2) * DAY:g}m", text)
+    assert n == 1, "one top-level horizon"
+    text = re.sub(r"(?m)^warmup:.*$", "warmup: 0", text)
+    copy = folder / path.name
+    copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def number(cell: str) -> float:
+    value = float(cell)
+    assert math.isfinite(value), cell
+    return value
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_command_writes_every_output(tmp_path, path):
+    """`caresim run` on each file (shortened): every output file written, the contract's metrics
+    all with a value, and no NaN or empty cell in mentions.csv or timeseries.csv where the
+    contract promises a value."""
+    source = shortened_file(path, tmp_path)
+    out = tmp_path / "out"
+    # the reference example uses every section: its report is drawn too (about a second); the
+    # report's own tests cover the others
+    report = path.stem == "reference"
+    args = ["run", str(source), "-o", str(out), "--replications", "2", "--seed", "1", "--workers", "1", "-q"]
+    result = CliRunner().invoke(main, args + ([] if report else ["--no-report"]))
+    assert result.exit_code == 0, result.output
+    written = {p.name for p in out.iterdir()}
+    assert {"summary.json", "mentions.csv", "timeseries.csv", "scenario.yaml"} <= written
+    assert ("report.html" in written) == report and any(n.endswith(".png") for n in written) == report
+    if report:
+        assert (out / "report.html").stat().st_size > 10_000
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    scenario = load_scenario(source)
+    assert (summary["scenario"], summary["seed"], summary["replications"]) == (scenario.name, 1, 2)
+    metrics = summary["metrics"]
+    for key in CONTRACT_METRICS:
+        m = metrics[key]
+        assert None not in m.values(), (key, m)           # NaN is written as null
+        assert m["ci_low"] <= m["mean"] <= m["ci_high"], (key, m)
+    assert metrics["mentions"]["mean"] > 0
+    assert load_scenario(out / "scenario.yaml") == scenario
+
+    header, rows = read_csv(out / "mentions.csv")
+    assert header == list(CSV_COLUMNS)
+    assert len(rows) == round(2 * metrics["mentions"]["mean"])
+    for row in rows:
+        for column in ("id", "arrival", "ack_expected_by", "resolve_expected_by", "followers"):
+            number(row[column])
+        for column in TIME_COLUMNS:
+            if row[column] != "":
+                number(row[column])
+        for column in REQUIRED_TIMES[row["outcome"]]:
+            assert row[column] != "", (row["id"], row["outcome"], column)
+            number(row[column])
+        assert row["ack_breached"] in ("0", "1") and row["resolve_breached"] in ("0", "1")
+    assert {row["replication"] for row in rows} == {"0", "1"}
+
+    header, rows = read_csv(out / "timeseries.csv")
+    assert header[:3] == ["replication", "time", "pool"] and header[3:] == list(SERIES_COLUMNS)
+    bins = math.ceil(scenario.horizon / scenario.report_interval - 1e-9)
+    assert len(rows) == 2 * len(scenario.pools) * bins
+    for row in rows:
+        for column in ("time", *SERIES_COLUMNS):
+            number(row[column])
+
+
 def _origin_count(log, origin: str) -> int:
     return int((np.asarray(log["origin"]) == ORIGINS.index(origin)).sum())
 
 
 def test_viral_outage_brings_incident_and_cascade_mentions():
-    scenario, result = shortened_run("viral_outage")
+    scenario, result = shipped("viral_outage")
     at = 2 * DAY + 19 * 60.0                      # `at: 2d 19:00`, start at midnight
     for rep in result.replications:
         log = rep.mentions
@@ -106,8 +228,8 @@ def test_viral_outage_brings_incident_and_cascade_mentions():
 
 
 def test_closed_loop_adds_cascade_mentions():
-    _, loop = shortened_run("viral_outage")
-    _, open_loop = shortened_run("viral_outage_no_loop")
+    _, loop = shipped("viral_outage")
+    _, open_loop = shipped("viral_outage_no_loop")
     for with_loop, without in zip(loop.replications, open_loop.replications):
         # same seed, so the same base and incident mentions (common random numbers)
         assert _origin_count(with_loop.mentions, "incident") == _origin_count(without.mentions, "incident")
@@ -117,7 +239,7 @@ def test_closed_loop_adds_cascade_mentions():
 
 
 def test_marketing_intern_ignores_complaints():
-    _, result = shortened_run("marketing_intern")
+    _, result = shipped("marketing_intern")
     log = result.mentions
     complaint = np.asarray(log["type"]) == log.types.index("complaint")
     outcome = np.asarray(log["outcome"])
@@ -130,7 +252,7 @@ def test_marketing_intern_ignores_complaints():
 
 
 def test_batched_acknowledges_only_in_sweeps():
-    scenario, result = shortened_run("batched")
+    scenario, result = shipped("batched")
     start = scenario.start
     midnight = -(start.hour * 60.0 + start.minute)
     days = int(scenario.end // DAY) + 2
@@ -147,7 +269,7 @@ def test_batched_acknowledges_only_in_sweeps():
 
 
 def test_influencer_priority_answers_large_accounts_first():
-    _, result = shortened_run("influencer_priority")
+    _, result = shipped("influencer_priority")
     log = result.mentions
     followers = np.asarray(log["followers"])
     wait = np.asarray(log["ack_done"]) - np.asarray(log["arrival"])
