@@ -16,49 +16,39 @@ from pathlib import Path
 import numpy as np
 
 from . import csv_bytes
-from .records import CSV_COLUMNS, SERIES_COLUMNS, MentionLog, TimeSeries, category_names
+from .mentions_csv import HEADER, TIME_DECIMALS, row_chunks
+from .records import SERIES_COLUMNS, MentionLog, TimeSeries
 from .runner import RunResult
 from .scenario import dump_scenario
-
-TIME_DECIMALS = 4
-
-
-def _mention_cells(log: MentionLog, lo: int, hi: int) -> list[np.ndarray]:
-    cat = category_names(log.channels, log.types, log.pools)
-    cols = []
-    for name in CSV_COLUMNS:
-        v = log[name][lo:hi]
-        if name in cat:
-            cols.append(csv_bytes.names(v, cat[name]))
-        elif v.dtype.kind == "f":
-            cols.append(csv_bytes.fixed(v, TIME_DECIMALS))
-        elif v.dtype.kind == "b":
-            cols.append(csv_bytes.flags(v))
-        else:
-            cols.append(csv_bytes.integers(v, blank_negative=name == "parent_id"))
-    return cols
-
-
-# Rows formatted at a time: bounds the byte matrices (a few hundred bytes a row) in memory.
-CSV_CHUNK = 50_000
-
-
-def _mention_chunks(log: MentionLog):
-    yield (",".join(CSV_COLUMNS) + "\n").encode("utf-8")
-    for lo in range(0, len(log), CSV_CHUNK):
-        yield csv_bytes.rows_bytes(_mention_cells(log, lo, lo + CSV_CHUNK))
 
 
 def mentions_csv(log: MentionLog) -> str:
     """The mentions table as CSV text, columns as in the output contract."""
-    return b"".join(_mention_chunks(log)).decode("utf-8")
+    return (HEADER + b"".join(row_chunks(log))).decode("utf-8")
 
 
 def write_mentions_csv(log: MentionLog, path: Path) -> None:
     """The same bytes as `mentions_csv`, written in chunks so memory stays small."""
     with open(path, "wb") as f:
-        for chunk in _mention_chunks(log):
+        f.write(HEADER)
+        for chunk in row_chunks(log):
             f.write(chunk)
+
+
+def join_files(parts, path: Path) -> None:
+    """`path` made of the files `parts` one after another; they are gone afterwards (a single
+    part is moved, not copied, when it can be)."""
+    if len(parts) == 1:
+        try:
+            os.replace(parts[0], path)
+            return
+        except OSError:   # another file system
+            pass
+    with open(path, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+            os.remove(part)
 
 
 def timeseries_csv(series: TimeSeries) -> str:
@@ -124,11 +114,29 @@ def atomic_folder(out_dir: Path):
         raise
 
 
+@contextmanager
+def pieces_folder(out_dir: Path, enabled: bool = True):
+    """A folder beside `out_dir` for the pieces of mentions.csv a run writes as it goes (None
+    when not `enabled`); removed at exit with whatever is left in it."""
+    if not enabled:
+        yield None
+        return
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix=f".{out_dir.name}.mentions.", dir=out_dir.parent)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def write_outputs(result: RunResult, out_dir: Path, mentions: bool = True, report: bool = True) -> Path:
     """Write every output file of a run into `out_dir`, atomically (temp folder, then rename)."""
     with atomic_folder(out_dir) as tmp:
         (tmp / "summary.json").write_text(summary_json(result), encoding="utf-8")
-        if mentions and result.mentions is not None:
+        if mentions and result.mentions_parts:
+            join_files(result.mentions_parts, tmp / "mentions.csv")
+        elif mentions and result.mentions is not None:
             write_mentions_csv(result.mentions, tmp / "mentions.csv")
         (tmp / "timeseries.csv").write_text(timeseries_csv(result.series), encoding="utf-8")
         (tmp / "scenario.yaml").write_text(scenario_yaml(result), encoding="utf-8")

@@ -40,6 +40,17 @@ def category_names(channels, types, pools) -> dict[str, tuple[str, ...]]:
 SERIES_COLUMNS = ("arrivals", "ack_queue", "resolve_queue", "busy_agents", "agents_on_duty")
 
 
+def arrival_order(arrival: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions of records by arrival, then id: the order of `mentions.csv`. Records come
+    nearly in arrival order, which a stable sort exploits; ties in arrival, all but impossible,
+    take the full two-key sort."""
+    order = np.argsort(arrival, kind="stable")
+    ordered = arrival[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        order = np.lexsort((ids, arrival))
+    return order
+
+
 @dataclass(frozen=True)
 class MentionLog:
     """Columns of the mention records (any number of replications concatenated)."""

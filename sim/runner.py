@@ -13,6 +13,7 @@ from .arrivals.source import WINDOW, ArrivalSource, RunawayArrivals
 from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
+from .cascades import largest_cascade_size
 from .metrics import MentionStats, replication_metrics, summarize
 from .records import MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
@@ -27,6 +28,7 @@ class RunResult:
     replications: list[Replication]
     summary: dict[str, dict[str, float]]
     per_replication: list[dict[str, float]]   # every metric of every replication (the summary's inputs)
+    mentions_parts: tuple[str, ...] = ()       # mentions.csv written in pieces as the run went
 
     @cached_property
     def mentions(self) -> MentionLog | None:
@@ -41,11 +43,13 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
-             keep_mentions: bool = True) -> Replication:
+             keep_mentions: bool = True, sink=None) -> Replication:
     """One replication: a pure function of the scenario and its seed sequence.
 
     Arrivals come a window (day) at a time; at the end of each window finished mentions are
-    settled into records (or, with `keep_mentions=False`, only into running statistics).
+    settled into records (or, with `keep_mentions=False`, only into running statistics). A
+    `sink` (`sim.mentions_csv.MentionsCsvStream`) gets the records as they settle instead of
+    their being kept; the statistics are then exact, as with the records kept.
     """
     source = ArrivalSource(scenario, seed)
     cfg = scenario.arrivals.cascades
@@ -57,8 +61,11 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
         loop.attach(model)
     # exact quantiles when the records are kept anyway; either way the statistics are fed a
     # window at a time, while each window's columns are still in cache
-    stats = MentionStats(scenario, exact=keep_mentions)
-    collector = Collector(model, index, keep_mentions, stats)
+    stats = MentionStats(scenario, exact=keep_mentions or sink is not None)
+    lineage = None
+    if sink is not None and not keep_mentions and cfg is not None:
+        sink = lineage = _Lineage(sink)        # largest_cascade needs the cascade trees
+    collector = Collector(model, index, keep_mentions, stats, sink)
     model.start()
     w0, end = 0.0, scenario.end
     while w0 < end:
@@ -73,10 +80,35 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     extra = {"max_queue_length": float(collector.max_queue), "busy_hours": sum(busy.values())}
     if cfg is not None:
         extra["boosted_mentions"] = float(loop.created_by_breaches) if loop is not None else 0.0
-    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra, stats.metrics())
+    mention_metrics = stats.metrics()
+    if lineage is not None:
+        mention_metrics["largest_cascade"] = float(largest_cascade_size(lineage.log()).get(index, 0))
+    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra, mention_metrics)
     # summarised here, on the worker that ran it: the records are at hand, and a parallel run
     # does not summarise its replications one after another at the end
     return replace(rep, metrics=replication_metrics(scenario, rep))
+
+
+class _Lineage:
+    """Passes records on to a sink, keeping what the cascade trees need (ids and parents)."""
+
+    COLUMNS = ("replication", "id", "parent_id")
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(self, record: dict[str, np.ndarray]) -> None:
+        self.parts.append({k: record[k] for k in self.COLUMNS})
+        self.sink.add(record)
+
+    def release(self, before: float) -> None:
+        self.sink.release(before)
+
+    def log(self) -> MentionLog:
+        columns = {k: np.concatenate([p[k] for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
+                   for k in self.COLUMNS}
+        return MentionLog(columns, (), (), ())
 
 
 class ReplicationFailed(RuntimeError):
@@ -84,13 +116,34 @@ class ReplicationFailed(RuntimeError):
 
 
 def _simulate_task(args):
-    scenario, seed, index, keep = args
+    """(scenario, seed, index, keep_mentions[, mentions_csv]) -> Replication; with a path for
+    `mentions_csv`, the replication's rows are written there as it runs (the header too, for
+    replication 0) rather than kept."""
+    scenario, seed, index, keep, *to_file = args
     try:
+        if to_file and to_file[0] is not None:
+            return _simulate_to_csv(scenario, seed, index, to_file[0])
         return simulate(scenario, seed, index, keep)
     except RunawayArrivals:
         raise
     except Exception as exc:  # carry the replication number across process boundaries
         raise ReplicationFailed(f"replication {index} of '{scenario.name}' failed: {exc!r}") from exc
+
+
+def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str) -> Replication:
+    from .mentions_csv import HEADER, MentionsCsvStream
+
+    with open(path, "wb") as f:
+        if index == 0:
+            f.write(HEADER)
+        stream = MentionsCsvStream(f, scenario.channels, scenario.types, scenario.pools)
+        try:
+            rep = simulate(scenario, seed, index, keep_mentions=False, sink=stream)
+        except BaseException:
+            stream.close_quietly()
+            raise
+        stream.close()
+    return rep
 
 
 def default_workers() -> int:
@@ -138,14 +191,21 @@ def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
 
 
 def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-        workers: int = 1, on_done=None, keep_mentions: bool = True, dask: str | None = None) -> RunResult:
+        workers: int = 1, on_done=None, keep_mentions: bool = True, dask: str | None = None,
+        mentions_to: str | os.PathLike | None = None) -> RunResult:
     """Run replications with per-replication seeds spawned from the scenario seed.
 
     Results do not depend on `workers` or the executor: each replication's seed is fixed first.
+    With a folder `mentions_to` (that the workers can write in), the records are not kept but
+    written there as the replications run, one `mentions.csv` piece per replication
+    (`RunResult.mentions_parts`, in order; the first holds the header); the statistics are
+    those of the records kept.
     """
     n = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
-    tasks = [(scenario, s, i, keep_mentions) for i, s in enumerate(replication_seeds(seed, n))]
+    parts = tuple(os.path.join(mentions_to, f"mentions-{i}.csv") for i in range(n)) if mentions_to is not None else ()
+    tasks = [(scenario, s, i, keep_mentions and not parts, parts[i] if parts else None)
+             for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)
     per_rep = [r.metrics for r in reps]
-    return RunResult(scenario, seed, reps, summarize(per_rep), per_rep)
+    return RunResult(scenario, seed, reps, summarize(per_rep), per_rep, parts)

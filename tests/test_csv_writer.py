@@ -13,6 +13,7 @@ import pytest
 import yaml
 from helpers import make_log
 
+import sim.mentions_csv
 from sim import csv_bytes, output
 from sim.records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS, MentionLog, TimeSeries
 from sim.runner import run
@@ -128,7 +129,7 @@ def test_awkward_log_writes_the_reference_bytes(tmp_path, monkeypatch):
         resolve_breached=rng.random(n) < 0.5,
         **{name: times[rng.permutation(n)] for name in TIME_COLUMNS},
     )
-    monkeypatch.setattr(output, "CSV_CHUNK", 7)   # rows across many chunk boundaries
+    monkeypatch.setattr(sim.mentions_csv, "CSV_CHUNK", 7)   # rows across many chunk boundaries
     assert_writes_reference(log, tmp_path)
 
 

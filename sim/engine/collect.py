@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..records import (BOOL_COLUMNS, CSV_COLUMNS, INT_COLUMNS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS,
-                       MentionLog, TimeSeries)
+                       MentionLog, TimeSeries, arrival_order)
 from .model import CareModel
 from .pools import scheduled_agent_minutes
 from .table import DROP
@@ -53,11 +53,14 @@ def _clip(starts, stops, lo, hi):
 class Collector:
     """Settles mentions at the end of each window and keeps the replication's statistics."""
 
-    def __init__(self, model: CareModel, index: int, keep_mentions: bool, accumulator=None):
+    def __init__(self, model: CareModel, index: int, keep_mentions: bool, accumulator=None, sink=None):
         sc = model.scenario
         self.model, self.scenario, self.index = model, sc, index
         self.keep = keep_mentions
         self.accumulator = accumulator
+        # gets the records as they settle (`add`), and after each window the earliest arrival
+        # still to be settled (`release`): every record arrived before it is final
+        self.sink = sink
         self.end, self.warmup = sc.end, sc.warmup
         edges = np.append(np.arange(self.warmup, self.end, sc.report_interval), self.end)
         if len(edges) > 2 and edges[-1] - edges[-2] < 1e-9:
@@ -93,6 +96,10 @@ class Collector:
         cut = int(np.argmin(settled)) if not settled.all() else n
         table.drop(cut)
         self.settled = settled[cut:]
+        if self.sink is not None:
+            # mentions registered later arrive at w1 or after (follow-ons come after their cause)
+            waiting = table.static()["arrival"][~self.settled]
+            self.sink.release(min(w1, float(waiting.min())) if len(waiting) else w1)
 
     def _collect(self, w0: float, w1: float, c: dict, rec: dict, live: np.ndarray, settled: np.ndarray) -> None:
         c["ack_start"], c["ack_done"], c["res_ready"] = rec["ack_start"], rec["ack_done"], rec["res_ready"]
@@ -187,6 +194,8 @@ class Collector:
             record = {k: v[after] for k, v in record.items()}
         if self.keep:
             self.parts.append(record)
+        if self.sink is not None:
+            self.sink.add(record)
         if self.accumulator is not None:
             self.accumulator.add(self.log(record))
 
@@ -204,13 +213,7 @@ class Collector:
             empty.update({name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS})
             empty.update({name: np.zeros(0, dtype=bool) for name in BOOL_COLUMNS})
             return self.log({name: empty[name] for name in CSV_COLUMNS})
-        arrival = np.concatenate([p["arrival"] for p in parts])
-        # by arrival, then id; the parts come nearly in arrival order, which a stable sort
-        # exploits (ties in arrival, all but impossible, take the full two-key sort)
-        order = np.argsort(arrival, kind="stable")
-        ordered = arrival[order]
-        if (ordered[1:] == ordered[:-1]).any():
-            order = np.lexsort((np.concatenate([p["id"] for p in parts]), arrival))
+        order = arrival_order(np.concatenate([p["arrival"] for p in parts]), np.concatenate([p["id"] for p in parts]))
         # each part's rows go straight to their sorted places: one copy of every column, not two
         place = np.empty(len(order), dtype=np.int64)
         place[order] = np.arange(len(order))
