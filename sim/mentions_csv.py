@@ -51,13 +51,15 @@ class MentionsCsvStream:
 
     `add(record)` hands over settled records (columns as in `CSV_COLUMNS`, any order);
     `release(before)` says no record yet to come arrived before `before`, so every row held that
-    arrived earlier is final: sorted, formatted and written. `close()` writes the rest.
+    arrived earlier is final: sorted, formatted and written. `close()` writes the rest. With
+    `threaded`, all but the handing over happens on the writer's thread.
     """
 
     def __init__(self, file: BinaryIO, channels, types, pools, threaded: bool = True):
         self.file = file
         self.names = (tuple(channels), tuple(types), tuple(pools))
-        self.pending: list[dict[str, np.ndarray]] = []
+        self.batch: list[dict[str, np.ndarray]] = []     # handed over since the last release
+        self.pending: list[dict[str, np.ndarray]] = []   # the writer's: held, not yet final
         self.error: BaseException | None = None
         self.queue: queue.Queue | None = None
         if threaded:
@@ -67,24 +69,16 @@ class MentionsCsvStream:
 
     def add(self, record: dict[str, np.ndarray]) -> None:
         if len(record["arrival"]):
-            self.pending.append(record)
+            self.batch.append(record)
 
     def release(self, before: float) -> None:
-        if not self.pending:
-            return
-        held = self.pending[0] if len(self.pending) == 1 else {
-            k: np.concatenate([p[k] for p in self.pending]) for k in self.pending[0]}
-        ready = held["arrival"] < before
-        if ready.all():
-            self.pending = []
-        elif ready.any():
-            self.pending = [{k: v[~ready] for k, v in held.items()}]
-            held = {k: v[ready] for k, v in held.items()}
+        if self.error is not None:
+            raise self.error
+        batch, self.batch = self.batch, []
+        if self.queue is None:
+            self._take(batch, before)
         else:
-            self.pending = [held]
-            return
-        order = arrival_order(held["arrival"], held["id"])
-        self._write(MentionLog({k: held[k][order] for k in CSV_COLUMNS}, *self.names))
+            self.queue.put((batch, before))
 
     def close(self) -> None:
         """Write what is left and wait for the writer; re-raises what the writer met."""
@@ -99,26 +93,35 @@ class MentionsCsvStream:
 
     def close_quietly(self) -> None:
         """Stop the writer without writing the rest (the run failed)."""
-        self.pending = []
+        self.batch = []
         if self.queue is not None:
             self.queue.put(None)
             self.thread.join()
 
-    def _write(self, log: MentionLog) -> None:
-        if self.error is not None:
-            raise self.error
-        if self.queue is None:
-            for chunk in row_chunks(log):
-                self.file.write(chunk)
+    def _take(self, batch: list[dict[str, np.ndarray]], before: float) -> None:
+        self.pending += batch
+        if not self.pending:
+            return
+        held = self.pending[0] if len(self.pending) == 1 else {
+            k: np.concatenate([p[k] for p in self.pending]) for k in self.pending[0]}
+        ready = held["arrival"] < before
+        if ready.all():
+            self.pending = []
+        elif ready.any():
+            self.pending = [{k: v[~ready] for k, v in held.items()}]
+            held = {k: v[ready] for k, v in held.items()}
         else:
-            self.queue.put(log)
+            self.pending = [held]
+            return
+        order = arrival_order(held["arrival"], held["id"])
+        for chunk in row_chunks(MentionLog({k: held[k][order] for k in CSV_COLUMNS}, *self.names)):
+            self.file.write(chunk)
 
     def _drain(self) -> None:
-        while (log := self.queue.get()) is not None:
+        while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue                     # keep taking what comes so `release` never blocks
             try:
-                for chunk in row_chunks(log):
-                    self.file.write(chunk)
+                self._take(*item)
             except BaseException as exc:     # noqa: BLE001 - handed to the simulating thread
                 self.error = exc

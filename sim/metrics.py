@@ -185,12 +185,15 @@ class MentionStats:
                 self._sample(f"ack_time_{group}_{label}", ack_kept if sel.all() else ack_time[sel])
         return self
 
-    def _q(self, name: str, q: float) -> float:
+    def _q(self, name: str, *q: float) -> list[float]:
+        """Quantiles `q` of sample `name` (several at once: one pass over an exact sample)."""
         if self.exact:
             values = np.concatenate(self.values.get(name, [np.zeros(0)]))
-            return float(np.quantile(values, q, method="inverted_cdf")) if len(values) else math.nan
+            if not len(values):
+                return [math.nan] * len(q)
+            return np.quantile(values, q, method="inverted_cdf").tolist()
         hist = self.hists.get(name)
-        return hist.quantile(q) if hist is not None else math.nan
+        return [hist.quantile(x) if hist is not None else math.nan for x in q]
 
     def _r(self, name: str) -> float:
         hits, n = self.ratios.get(name, (0.0, 0.0))
@@ -203,14 +206,13 @@ class MentionStats:
         for name in ("acknowledged", "resolved", "abandoned", "ignored", "dropped", "open"):
             out[f"{name}_share"] = self._r(f"{name}_share")
         for stage in ("ack_time", "resolve_time"):
-            out[f"{stage}_p50"] = self._q(stage, 0.5)
-            out[f"{stage}_p90"] = self._q(stage, 0.9)
+            out[f"{stage}_p50"], out[f"{stage}_p90"] = self._q(stage, 0.5, 0.9)
         clock = "business_hours" if sla.clock == "business_hours" and self.clock is not None else "calendar"
         for stage in ("ack", "resolve"):
             out[f"{stage}_sla_attainment"] = self._r(f"{stage}_sla_{clock}")
         for stage in ("ack", "resolve"):
             out[f"{stage}_breach_rate"] = self._r(f"{stage}_breach_rate")
-        out["ack_expectation_p50"] = self._q("ack_expectation", 0.5)
+        out["ack_expectation_p50"] = self._q("ack_expectation", 0.5)[0]
         out["cascade_mentions"] = self.counts.get("cascade_mentions", 0.0)
         out["incident_mentions"] = self.counts.get("incident_mentions", 0.0)
         if self.clock is not None:
@@ -223,7 +225,7 @@ class MentionStats:
                     out[f"{stage}_breach_rate_{group}_{label}"] = self._r(f"{stage}_breach_rate_{group}_{label}")
         for group, names in self.groups:
             for label in names:
-                out[f"ack_time_p50_{group}_{label}"] = self._q(f"ack_time_{group}_{label}", 0.5)
+                out[f"ack_time_p50_{group}_{label}"] = self._q(f"ack_time_{group}_{label}", 0.5)[0]
         return out
 
 
