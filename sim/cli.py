@@ -162,7 +162,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
         bar.set_label(scenario.name)
         # No report to draw: nothing needs the records in memory, so mentions.csv is written
         # while the run goes on (by whichever worker runs each replication, in pieces beside
-        # the output folder) and memory stays that of --no-mentions.
+        # the output folder) and the records are never held.
         with ExitStack() as stack:
             try:
                 pieces = stack.enter_context(pieces_folder(out, enabled=no_report and not no_mentions and not dask))

@@ -64,7 +64,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     stats = MentionStats(scenario, exact=keep_mentions or sink is not None)
     lineage = None
     if sink is not None and not keep_mentions and cfg is not None:
-        sink = lineage = _Lineage(sink)        # largest_cascade needs the cascade trees
+        sink = lineage = _Lineage(sink, index)   # largest_cascade needs the cascade trees
     collector = Collector(model, index, keep_mentions, stats, sink)
     model.start()
     w0, end = 0.0, scenario.end
@@ -92,23 +92,24 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
 class _Lineage:
     """Passes records on to a sink, keeping what the cascade trees need (ids and parents)."""
 
-    COLUMNS = ("replication", "id", "parent_id")
-
-    def __init__(self, sink):
-        self.sink = sink
-        self.parts: list[dict[str, np.ndarray]] = []
+    def __init__(self, sink, index: int):
+        self.sink, self.index = sink, index
+        self.ids: list[np.ndarray] = []
+        self.parents: list[np.ndarray] = []
 
     def add(self, record: dict[str, np.ndarray]) -> None:
-        self.parts.append({k: record[k] for k in self.COLUMNS})
+        # copies: views would keep the day's whole settlement columns alive
+        self.ids.append(record["id"].copy())
+        self.parents.append(record["parent_id"].copy())
         self.sink.add(record)
 
     def release(self, before: float) -> None:
         self.sink.release(before)
 
     def log(self) -> MentionLog:
-        columns = {k: np.concatenate([p[k] for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
-                   for k in self.COLUMNS}
-        return MentionLog(columns, (), (), ())
+        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int64)
+        parents = np.concatenate(self.parents) if self.parents else np.zeros(0, dtype=np.int64)
+        return MentionLog({"replication": np.full(len(ids), self.index), "id": ids, "parent_id": parents}, (), (), ())
 
 
 class ReplicationFailed(RuntimeError):
