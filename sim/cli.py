@@ -162,10 +162,12 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
         bar.set_label(scenario.name)
         # No report to draw: nothing needs the records in memory, so mentions.csv is written
         # while the run goes on (by whichever worker runs each replication, in pieces beside
-        # the output folder) and the records are never held.
+        # the output folder) and the records are never held. Workers on this machine only: a
+        # cluster reached by its address may not see the folder.
+        streamed = no_report and not no_mentions and dask in (None, "local")
         with ExitStack() as stack:
             try:
-                pieces = stack.enter_context(pieces_folder(out, enabled=no_report and not no_mentions and not dask))
+                pieces = stack.enter_context(pieces_folder(out, enabled=streamed))
             except OSError as exc:
                 bar.close()
                 fail(f"{out}: cannot write the outputs ({exc.strerror or exc})", code=1)

@@ -108,3 +108,14 @@ def test_command_without_report_streams_the_same_file(scenario, tmp_path):  # no
         assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "kept" / name).read_bytes(), name
     assert not (tmp_path / "streamed" / "report.html").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "s.yaml", "streamed"]
+
+
+def test_dask_local_workers_stream_their_pieces(scenario, kept, tmp_path):  # noqa: F811
+    """The workers of a `LocalCluster` write the pieces of mentions.csv themselves."""
+    pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    streamed = run(scenario, seed=SEED, workers=2, dask="local", mentions_to=tmp_path)
+    assert streamed.mentions is None
+    joined = tmp_path / "mentions.csv"
+    join_files(list(streamed.mentions_parts), joined)
+    assert joined.read_text(encoding="utf-8") == mentions_csv(kept.mentions)
+    assert summary_json(streamed) == summary_json(kept)
