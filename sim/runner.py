@@ -10,10 +10,10 @@ from functools import cached_property
 import numpy as np
 
 from .arrivals.source import WINDOW, ArrivalSource, RunawayArrivals
+from .cascades import largest_cascade_size
 from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
-from .cascades import largest_cascade_size
 from .metrics import MentionStats, replication_metrics, summarize
 from .records import MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
