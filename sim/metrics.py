@@ -98,6 +98,12 @@ STAT_COLUMNS = ("arrival", "outcome", "ack_done", "resolve_done", "ack_expected_
                 "followers", "channel", "type", "ack_breached", "resolve_breached")
 
 
+def _count_by(labels: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """How many of the rows where `mask` holds carry each label 0..n-1 (others not counted)."""
+    x = labels[mask]
+    return np.bincount(x[(x >= 0) & (x < n)], minlength=n)[:n]
+
+
 def sla_met(a: MentionLog, scenario: Scenario, stage: str, clock=None) -> tuple[np.ndarray, np.ndarray]:
     """(met, decided) of the SLA of `stage` ("ack" or "resolve") for each mention of `a`: served
     within the SLA time, and served or its SLA window closed by the horizon (the others are
@@ -131,23 +137,17 @@ class MentionStats:
         self.type_group = np.array([answered.index(t) if t in answered else -1 for t in scenario.types], dtype=np.int64)
 
     def _ratio(self, name: str, hits: np.ndarray, decided: np.ndarray | None = None) -> None:
-        slot = self.ratios.setdefault(name, [0.0, 0.0])
         if decided is None:
-            slot[0] += float(hits.sum())
-            slot[1] += float(len(hits))
+            self._tally(name, hits.sum(), len(hits))
         else:
-            slot[0] += float((hits & decided).sum())
-            slot[1] += float(decided.sum())
+            self._tally(name, (hits & decided).sum(), decided.sum())
 
-    def _sample(self, name: str, values: np.ndarray) -> np.ndarray:
-        """Add `values` to sample `name`; returns what was kept (NaN dropped), or `values`."""
+    def _sample(self, name: str, values: np.ndarray) -> None:
         if not self.exact:
             self.hists.setdefault(name, LogHistogram()).add(values)
-            return values
+            return
         nan = np.isnan(values)
-        kept = values[~nan] if nan.any() else values
-        self.values.setdefault(name, []).append(kept)
-        return kept
+        self.values.setdefault(name, []).append(values[~nan] if nan.any() else values)
 
     def add(self, log: MentionLog) -> "MentionStats":
         sc = self.scenario
@@ -162,7 +162,7 @@ class MentionStats:
         for name in ("resolved", "abandoned", "ignored", "dropped", "open"):
             self._ratio(f"{name}_share", outcome == OUT[name])
         ack_time = a["ack_done"] - arrival
-        ack_kept = self._sample("ack_time", ack_time)
+        self._sample("ack_time", ack_time)
         self._sample("resolve_time", a["resolve_done"] - arrival)
         self._sample("ack_expectation", a["ack_expected_by"] - arrival)
         for stage in ("ack", "resolve"):
@@ -175,20 +175,49 @@ class MentionStats:
             decided = flags | (a[col] <= a[due])
             self._ratio(f"{stage}_breach_rate", flags, decided)
             for group, names in self.groups:
+                hits = _count_by(labels[group], flags & decided, len(names))
+                counts = _count_by(labels[group], decided, len(names))
                 for g, label in enumerate(names):
-                    sel = labels[group] == g
-                    self._ratio(f"{stage}_breach_rate_{group}_{label}", flags[sel], decided[sel])
-        for group, names in self.groups:
-            for g, label in enumerate(names):
-                sel = labels[group] == g
-                # a group holding every mention (one channel, say) shares the whole sample
-                self._sample(f"ack_time_{group}_{label}", ack_kept if sel.all() else ack_time[sel])
+                    self._tally(f"{stage}_breach_rate_{group}_{label}", hits[g], counts[g])
+        if self.exact:
+            # one sample of acknowledgement times, and each group's label for it: the groups'
+            # quantiles are taken from it at the end, without a copy of the times per group
+            kept = ~np.isnan(ack_time)
+            for group, names in self.groups:
+                group_of = labels[group] if kept.all() else labels[group][kept]
+                self.values.setdefault(f"ack_time_by_{group}", []).append(group_of.astype(np.min_scalar_type(-len(names))))
+        else:
+            for group, names in self.groups:
+                for g, label in enumerate(names):
+                    self._sample(f"ack_time_{group}_{label}", ack_time[labels[group] == g])
         return self
+
+    def _tally(self, name: str, hits: float, n: float) -> None:
+        slot = self.ratios.setdefault(name, [0.0, 0.0])
+        slot[0] += float(hits)
+        slot[1] += float(n)
+
+    def _joined(self, name: str, dtype=float) -> np.ndarray:
+        """The exact sample `name` as one array (kept so, for the next reader)."""
+        parts = self.values.setdefault(name, [])
+        if len(parts) != 1:
+            parts[:] = [np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)]
+        return parts[0]
+
+    def _group_medians(self, group: str, names: tuple[str, ...]) -> list[float]:
+        if not self.exact:
+            return [self._q(f"ack_time_{group}_{label}", 0.5)[0] for label in names]
+        times, group_of = self._joined("ack_time"), self._joined(f"ack_time_by_{group}", np.int8)
+        out = []
+        for g in range(len(names)):
+            values = times[group_of == g]
+            out.append(float(np.quantile(values, 0.5, method="inverted_cdf")) if len(values) else math.nan)
+        return out
 
     def _q(self, name: str, *q: float) -> list[float]:
         """Quantiles `q` of sample `name` (several at once: one pass over an exact sample)."""
         if self.exact:
-            values = np.concatenate(self.values.get(name, [np.zeros(0)]))
+            values = self._joined(name)
             if not len(values):
                 return [math.nan] * len(q)
             return np.quantile(values, q, method="inverted_cdf").tolist()
@@ -224,8 +253,8 @@ class MentionStats:
                 for label in names:
                     out[f"{stage}_breach_rate_{group}_{label}"] = self._r(f"{stage}_breach_rate_{group}_{label}")
         for group, names in self.groups:
-            for label in names:
-                out[f"ack_time_p50_{group}_{label}"] = self._q(f"ack_time_{group}_{label}", 0.5)[0]
+            for label, median in zip(names, self._group_medians(group, names)):
+                out[f"ack_time_p50_{group}_{label}"] = median
         return out
 
 
