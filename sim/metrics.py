@@ -14,7 +14,7 @@ from scipy.special import stdtrit   # Student t quantile; scipy.stats costs 0.4 
 
 from .arrivals.base import week_offset
 from .cascades import largest_cascade_size
-from .records import ORIGINS, OUTCOMES, MentionLog, Replication
+from .records import ORIGINS, OUTCOMES, GrowingArray, MentionLog, Replication
 from .scenario.models import Scenario
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
@@ -128,7 +128,7 @@ class MentionStats:
         self.ratios: dict[str, list[float]] = {}
         self.counts: dict[str, float] = {}
         self.hists: dict[str, LogHistogram] = {}
-        self.values: dict[str, list[np.ndarray]] = {}
+        self.values: dict[str, GrowingArray] = {}
         sla = scenario.sla
         self.clock = business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
         answered = tuple(scenario.answered_types)
@@ -147,7 +147,7 @@ class MentionStats:
             self.hists.setdefault(name, LogHistogram()).add(values)
             return
         nan = np.isnan(values)
-        self.values.setdefault(name, []).append(values[~nan] if nan.any() else values)
+        self._kept(name, float).extend(values[~nan] if nan.any() else values)
 
     def add(self, log: MentionLog) -> "MentionStats":
         sc = self.scenario
@@ -185,7 +185,7 @@ class MentionStats:
             kept = ~np.isnan(ack_time)
             for group, names in self.groups:
                 group_of = labels[group] if kept.all() else labels[group][kept]
-                self.values.setdefault(f"ack_time_by_{group}", []).append(group_of.astype(np.min_scalar_type(-len(names))))
+                self._kept(f"ack_time_by_{group}", np.min_scalar_type(-len(names))).extend(group_of)
         else:
             for group, names in self.groups:
                 for g, label in enumerate(names):
@@ -197,12 +197,14 @@ class MentionStats:
         slot[0] += float(hits)
         slot[1] += float(n)
 
+    def _kept(self, name: str, dtype) -> GrowingArray:
+        if name not in self.values:
+            self.values[name] = GrowingArray(dtype)
+        return self.values[name]
+
     def _joined(self, name: str, dtype=float) -> np.ndarray:
-        """The exact sample `name` as one array (kept so, for the next reader)."""
-        parts = self.values.setdefault(name, [])
-        if len(parts) != 1:
-            parts[:] = [np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)]
-        return parts[0]
+        """The exact sample `name` so far."""
+        return self._kept(name, dtype).array()
 
     def _group_medians(self, group: str, names: tuple[str, ...]) -> list[float]:
         if not self.exact:

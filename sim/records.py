@@ -40,6 +40,30 @@ def category_names(channels, types, pools) -> dict[str, tuple[str, ...]]:
 SERIES_COLUMNS = ("arrivals", "ack_queue", "resolve_queue", "busy_agents", "agents_on_duty")
 
 
+class GrowingArray:
+    """A 1-D array appended to in place. Capacity doubles, so each value is copied a bounded
+    number of times; a large array's capacity not yet used is never touched, so it takes no
+    memory. Kept samples live in one block rather than in a small array per day, which would
+    leave the heap holed between the day's short-lived arrays."""
+
+    def __init__(self, dtype):
+        self._buf = np.empty(1024, dtype=dtype)
+        self._n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self._n + len(values)
+        if end > len(self._buf):
+            grown = np.empty(max(end, 2 * len(self._buf)), dtype=self._buf.dtype)
+            grown[:self._n] = self._buf[:self._n]
+            self._buf = grown
+        self._buf[self._n:end] = values
+        self._n = end
+
+    def array(self) -> np.ndarray:
+        """The values so far (a view: valid until the next `extend`)."""
+        return self._buf[:self._n]
+
+
 def arrival_order(arrival: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Positions of records by arrival, then id: the order of `mentions.csv`. Records come
     nearly in arrival order, which a stable sort exploits; ties in arrival, all but impossible,

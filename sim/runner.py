@@ -15,7 +15,7 @@ from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
 from .metrics import MentionStats, replication_metrics, summarize
-from .records import MentionLog, Replication, TimeSeries
+from .records import GrowingArray, MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
 
 __all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
@@ -94,22 +94,20 @@ class _Lineage:
 
     def __init__(self, sink, index: int):
         self.sink, self.index = sink, index
-        self.ids: list[np.ndarray] = []
-        self.parents: list[np.ndarray] = []
+        self.ids, self.parents = GrowingArray(np.int64), GrowingArray(np.int64)
 
     def add(self, record: dict[str, np.ndarray]) -> None:
-        # copies: views would keep the day's whole settlement columns alive
-        self.ids.append(record["id"].copy())
-        self.parents.append(record["parent_id"].copy())
+        self.ids.extend(record["id"])
+        self.parents.extend(record["parent_id"])
         self.sink.add(record)
 
     def release(self, before: float) -> None:
         self.sink.release(before)
 
     def log(self) -> MentionLog:
-        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, dtype=np.int64)
-        parents = np.concatenate(self.parents) if self.parents else np.zeros(0, dtype=np.int64)
-        return MentionLog({"replication": np.full(len(ids), self.index), "id": ids, "parent_id": parents}, (), (), ())
+        ids = self.ids.array()
+        return MentionLog({"replication": np.full(len(ids), self.index), "id": ids, "parent_id": self.parents.array()},
+                          (), (), ())
 
 
 class ReplicationFailed(RuntimeError):

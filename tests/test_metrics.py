@@ -163,3 +163,18 @@ def test_intervals_stay_within_what_a_metric_can_be():
     assert s["ack_breach_rate"]["ci_high"] == 1.0 > s["ack_breach_rate"]["ci_low"]
     assert s["mentions"]["ci_low"] == 0.0
     assert s["resolved_share"]["mean"] == pytest.approx(0.01)   # the mean itself is untouched
+
+
+def test_growing_array_holds_what_was_appended():
+    """Appended in pieces across several doublings (and empty pieces): the concatenation."""
+    from sim.records import GrowingArray
+
+    rng = np.random.default_rng(3)
+    pieces = [rng.normal(size=k) for k in (0, 5, 1500, 0, 3000, 7, 20_000)]
+    grown = GrowingArray(float)
+    for i, piece in enumerate(pieces):
+        grown.extend(piece)
+        assert np.array_equal(grown.array(), np.concatenate(pieces[:i + 1]))
+    labels = GrowingArray(np.int8)
+    labels.extend(np.array([-1, 3, 127]))
+    assert labels.array().dtype == np.int8 and labels.array().tolist() == [-1, 3, 127]
