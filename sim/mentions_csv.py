@@ -1,7 +1,7 @@
 """`mentions.csv`: the records as CSV bytes, from a log in memory or streamed while a run goes on.
 
 Streaming (`MentionsCsvStream`) writes each replication's rows as the run settles them, so the
-records need not be kept (the run still holds some 65 bytes per mention, for exact quantiles
+records need not be kept (the run still holds some 45 bytes per mention, for exact quantiles
 and the cascade trees, against several hundred for a record held and sorted), and on a machine
 with a core to spare the rows are formatted and written by a thread of their own while the
 simulation goes on (NumPy lets go of the interpreter lock inside its loops). The bytes are
