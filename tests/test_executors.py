@@ -6,10 +6,13 @@ order, so one process, a pool of local processes and a Dask cluster must write i
 """
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from sim.output import mentions_csv, summary_json, timeseries_csv
-from sim.runner import ReplicationFailed, execute, replication_seeds, run
+from sim.runner import ReplicationFailed, _simulate_task, execute, replication_seeds, run
 from sim.scenario import parse_scenario
 
 SEED = 2024
@@ -154,3 +157,31 @@ def test_a_failing_replication_is_named(scenario, executor, request):
         kwargs = {"workers": 1 if executor == "one process" else 2}
     with pytest.raises(ReplicationFailed, match=r"replication 3 of 'executors' failed"):
         execute(tasks, **kwargs)
+
+
+def _dies_the_first_time(task):
+    """Replication task whose worker process dies (as a machine going down would) the first time
+    it is tried; the marker file says whether it has been."""
+    marker, _, _, inner = task
+    if not os.path.exists(marker):
+        with open(marker, "w"):
+            pass
+        os._exit(1)
+    return _simulate_task(inner)
+
+
+def test_a_replication_whose_worker_dies_is_run_again(scenario, cluster, tmp_path):
+    """A worker dies in the middle of a sweep: Dask restarts it and runs its replication again
+    elsewhere, and the results are those of one process, since each replication carries its
+    own seed."""
+    from sim.distributed import run_on_dask
+
+    seeds = replication_seeds(SEED, 2)
+    tasks = [(str(tmp_path / f"tried-{i}"), None, i, (scenario, seed, i, False)) for i, seed in enumerate(seeds)]
+    done = []
+    run_on_dask(_dies_the_first_time, tasks, cluster, 2, done.append)
+    assert sorted(rep.index for rep in done) == [0, 1]
+    assert all((tmp_path / f"tried-{i}").exists() for i in range(2))   # each was killed once
+    for rep in done:
+        alone = _simulate_task((scenario, seeds[rep.index], rep.index, False))
+        assert json.dumps(rep.metrics) == json.dumps(alone.metrics)   # NaN-proof equality
