@@ -143,6 +143,10 @@ CASES = [
      "expectations.acknowledge.twiter", ["not a channel, a type or 'default'", "did you mean 'twitter'"]),
     ("handling-cv-on-exponential", variant({"handling": {"resolve": {"default": {"dist": "exponential", "mean": "5m", "cv": 0.5}}}}),
      "handling.resolve.default", ["exponential distribution has cv 1", "drop `cv`"]),
+    ("handling-zero-cv-lognormal", variant({"handling": {"resolve": {"default": {"dist": "lognormal", "mean": "5m", "cv": 0}}}}),
+     "handling.resolve.default", ["lognormal distribution needs cv > 0", "dist: fixed"]),
+    ("handling-negative-cv", variant({"handling": {"resolve": {"default": {"dist": "gamma", "mean": "5m", "cv": -1}}}}),
+     "handling.resolve.default.cv", ["greater than or equal to 0"]),
     ("handling-unknown-dist", variant({"handling": {"resolve": {"dist": "weibull", "mean": "5m"}}}),
      "handling.resolve.default.dist", ["'exponential', 'lognormal', 'gamma' or 'fixed'", "weibull"]),
     ("policy-unknown-value", variant({"policy": {"acknowledge": "realtim"}}), "policy.acknowledge",
@@ -310,3 +314,12 @@ def test_unwritable_output_folder_is_one_line(tmp_path, command):
     assert isinstance(result.exception, SystemExit)      # not an uncaught OSError
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "cannot write the outputs" in lines[0]
+
+
+def test_a_fixed_time_may_state_its_cv_of_zero():
+    """`cv: 0` says what `dist: fixed` means; only the families that vary refuse it."""
+    from sim.scenario import parse_scenario
+
+    data = {"name": "x", "horizon": "1d", "arrivals": {"rate": "10/h"}, "pools": {"team": {"agents": 2}},
+            "handling": {"resolve": {"default": {"dist": "fixed", "mean": "5m", "cv": 0}}}}
+    assert parse_scenario(data).handling.resolve["default"].cv_value == 0.0

@@ -266,10 +266,12 @@ class Pool(Section):
 class HandleTime(Section):
     dist: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
     mean: PositiveDuration
-    cv: float | None = Field(None, gt=0, description="coefficient of variation (lognormal, gamma)")
+    cv: float | None = Field(None, ge=0, description="coefficient of variation (lognormal, gamma)")
 
     @model_validator(mode="after")
     def _cv(self):
+        if self.dist in ("lognormal", "gamma") and self.cv == 0:
+            raise ValueError(f"a {self.dist} distribution needs cv > 0; for a time that never varies, use `dist: fixed`")
         if self.dist in ("exponential", "fixed") and self.cv is not None:
             expected = 1.0 if self.dist == "exponential" else 0.0
             if abs(self.cv - expected) > 1e-9:
