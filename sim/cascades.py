@@ -71,6 +71,47 @@ def cascade_roots(mentions: MentionLog) -> np.ndarray:
     raise ValueError("parent_id chains form a cycle")
 
 
+class CascadeTally:
+    """Cascade sizes counted as mentions come in arrival order (a parent always before its
+    follow-ons), for runs that keep no records: the same roots as `cascade_roots`, holding a
+    root and a count per mention id rather than every record, and no sort at the end."""
+
+    IN_BATCH = -2          # `root_of` while a batch is worked out: in it, root not yet known
+
+    def __init__(self):
+        self.root_of = np.full(1024, -1, dtype=np.int64)   # by id: its root's id; -1: not in the log
+        self.size = np.zeros(1024, dtype=np.int64)         # by root id
+
+    def add(self, ids: np.ndarray, parents: np.ndarray) -> None:
+        """Mentions that arrived after every mention added before, in arrival order."""
+        if not len(ids):
+            return
+        top = int(max(ids.max(), parents.max())) + 1
+        if top > len(self.root_of):
+            grow = max(top, 2 * len(self.root_of)) - len(self.root_of)
+            self.root_of = np.concatenate([self.root_of, np.full(grow, -1, dtype=np.int64)])
+            self.size = np.concatenate([self.size, np.zeros(grow, dtype=np.int64)])
+        root_of = self.root_of
+        root_of[ids] = self.IN_BATCH
+        # the parent's root where it came earlier; its own id where it has no parent in the log
+        up = np.where(parents >= 0, root_of[np.maximum(parents, 0)], -1)
+        later = up == self.IN_BATCH
+        root_of[ids[~later]] = np.where(up[~later] >= 0, up[~later], ids[~later])
+        rows = np.flatnonzero(later)   # parents in this batch: resolved generation by generation
+        while len(rows):
+            up = root_of[parents[rows]]
+            known = up >= 0
+            if not known.any():
+                raise ValueError("parent_id chains form a cycle")
+            root_of[ids[rows[known]]] = up[known]
+            rows = rows[~known]
+        roots = root_of[ids]
+        self.size[:roots.max() + 1] += np.bincount(roots)
+
+    def largest(self) -> int:
+        return int(self.size.max())
+
+
 def cascade_sizes(mentions: MentionLog) -> Cascades:
     """Every cascade of the log (single mentions included, size 1), by replication and root id."""
     roots = cascade_roots(mentions)

@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from . import csv_bytes
-from .records import CSV_COLUMNS, MentionLog, arrival_order, category_names
+from .records import CSV_COLUMNS, MentionLog, category_names, final_rows
 
 TIME_DECIMALS = 4
 # Rows formatted at a time: bounds the byte matrices (a few hundred bytes a row) in memory.
@@ -100,23 +100,10 @@ class MentionsCsvStream:
             self.thread.join()
 
     def _take(self, batch: list[dict[str, np.ndarray]], before: float) -> None:
-        self.pending += batch
-        if not self.pending:
-            return
-        held = self.pending[0] if len(self.pending) == 1 else {
-            k: np.concatenate([p[k] for p in self.pending]) for k in self.pending[0]}
-        ready = held["arrival"] < before
-        if ready.all():
-            self.pending = []
-        elif ready.any():
-            self.pending = [{k: v[~ready] for k, v in held.items()}]
-            held = {k: v[ready] for k, v in held.items()}
-        else:
-            self.pending = [held]
-            return
-        order = arrival_order(held["arrival"], held["id"])
-        for chunk in row_chunks(MentionLog({k: held[k][order] for k in CSV_COLUMNS}, *self.names)):
-            self.file.write(chunk)
+        rows, self.pending = final_rows(self.pending + batch, before)
+        if rows is not None:
+            for chunk in row_chunks(MentionLog({k: rows[k] for k in CSV_COLUMNS}, *self.names)):
+                self.file.write(chunk)
 
     def _drain(self) -> None:
         while (item := self.queue.get()) is not None:

@@ -75,6 +75,24 @@ def arrival_order(arrival: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return order
 
 
+def final_rows(held: list[dict[str, np.ndarray]], before: float) -> tuple[dict[str, np.ndarray] | None, list]:
+    """Of records held back (columns, any order, `arrival` and `id` among them), those that
+    arrived before `before`, in the order of `mentions.csv` (None if there are none), and the
+    rest, still held."""
+    if not held:
+        return None, []
+    rows = held[0] if len(held) == 1 else {k: np.concatenate([p[k] for p in held]) for k in held[0]}
+    ready = rows["arrival"] < before
+    if not ready.any():
+        return None, [rows]
+    rest = []
+    if not ready.all():
+        rest = [{k: v[~ready] for k, v in rows.items()}]
+        rows = {k: v[ready] for k, v in rows.items()}
+    order = arrival_order(rows["arrival"], rows["id"])
+    return {k: v[order] for k, v in rows.items()}, rest
+
+
 @dataclass(frozen=True)
 class MentionLog:
     """Columns of the mention records (any number of replications concatenated)."""

@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -10,12 +11,12 @@ from functools import cached_property
 import numpy as np
 
 from .arrivals.source import WINDOW, ArrivalSource, RunawayArrivals
-from .cascades import largest_cascade_size
+from .cascades import CascadeTally
 from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
 from .metrics import MentionStats, replication_metrics, summarize
-from .records import GrowingArray, MentionLog, Replication, TimeSeries
+from .records import MentionLog, Replication, TimeSeries, final_rows
 from .scenario.models import Scenario
 
 __all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
@@ -64,7 +65,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     stats = MentionStats(scenario, exact=keep_mentions or sink is not None)
     lineage = None
     if sink is not None and not keep_mentions and cfg is not None:
-        sink = lineage = _Lineage(sink, index)   # largest_cascade needs the cascade trees
+        sink = lineage = _Lineage(sink)          # largest_cascade needs the cascade trees
     collector = Collector(model, index, keep_mentions, stats, sink)
     model.start()
     w0, end = 0.0, scenario.end
@@ -82,7 +83,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
         extra["boosted_mentions"] = float(loop.created_by_breaches) if loop is not None else 0.0
     mention_metrics = stats.metrics()
     if lineage is not None:
-        mention_metrics["largest_cascade"] = float(largest_cascade_size(lineage.log()).get(index, 0))
+        mention_metrics["largest_cascade"] = float(lineage.largest())
     rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra, mention_metrics)
     # summarised here, on the worker that ran it: the records are at hand, and a parallel run
     # does not summarise its replications one after another at the end
@@ -90,24 +91,31 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
 
 
 class _Lineage:
-    """Passes records on to a sink, keeping what the cascade trees need (ids and parents)."""
+    """Passes records on to a sink, counting cascade sizes from their ids and parents (taken
+    in arrival order, as they become final)."""
 
-    def __init__(self, sink, index: int):
-        self.sink, self.index = sink, index
-        self.ids, self.parents = GrowingArray(np.int64), GrowingArray(np.int64)
+    def __init__(self, sink):
+        self.sink = sink
+        self.held: list[dict[str, np.ndarray]] = []
+        self.tally = CascadeTally()
 
     def add(self, record: dict[str, np.ndarray]) -> None:
-        self.ids.extend(record["id"])
-        self.parents.extend(record["parent_id"])
+        # copies: views would keep the day's whole settlement columns alive
+        self.held.append({k: record[k].copy() for k in ("arrival", "id", "parent_id")})
         self.sink.add(record)
 
     def release(self, before: float) -> None:
+        rows, self.held = final_rows(self.held, before)
+        if rows is not None:
+            self.tally.add(rows["id"], rows["parent_id"])
         self.sink.release(before)
 
-    def log(self) -> MentionLog:
-        ids = self.ids.array()
-        return MentionLog({"replication": np.full(len(ids), self.index), "id": ids, "parent_id": self.parents.array()},
-                          (), (), ())
+    def largest(self) -> int:
+        """The largest cascade's size, once every record has been handed over."""
+        rows, self.held = final_rows(self.held, math.inf)
+        if rows is not None:
+            self.tally.add(rows["id"], rows["parent_id"])
+        return self.tally.largest()
 
 
 class ReplicationFailed(RuntimeError):

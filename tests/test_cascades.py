@@ -196,3 +196,28 @@ def test_incident_burst():
     assert abs(cut.mean() - kept) < Z * math.sqrt(kept / cut.size)
     assert incident_times(start, expected, decay, end, rng).max() < end
     assert incident_times(start, expected, decay, start, rng).size == 0
+
+
+def test_cascade_tally_in_arrival_order_matches_the_records():
+    """Random forests of follow-ons (some parents outside the log, as warm-up mentions are),
+    handed over in arrival order in uneven batches: the largest cascade counted on the way is
+    the one found in the whole log."""
+    from helpers import make_log
+
+    from sim.cascades import CascadeTally, largest_cascade_size
+
+    rng = np.random.default_rng(12)
+    for _ in range(20):
+        n = int(rng.integers(1, 3000))
+        ids = rng.permutation(n) + 5                    # ids dense but not in arrival order
+        parent = np.full(n, -1)
+        for i in range(1, n):                           # a parent arrived earlier, or none
+            if rng.random() < 0.7:
+                parent[i] = ids[rng.integers(max(0, i - 50), i)]
+        parent[rng.random(n) < 0.05] = 2               # a parent not in the log (warm-up)
+        tally = CascadeTally()
+        cuts = np.sort(rng.integers(0, n, 6))
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n]):
+            tally.add(ids[a:b], parent[a:b])
+        log = make_log(arrival=np.arange(n, dtype=float), id=ids, parent_id=parent)
+        assert tally.largest() == largest_cascade_size(log)[0]
