@@ -2,8 +2,7 @@
 `LocalCluster` of worker processes on this machine. Dask is optional (`pip install caresim[dask]`).
 
 What a Dask run costs on top of local processes: starting the cluster and its workers importing
-caresim afresh (Dask starts them by `spawn`), about half a second on 2 cores; closing it, about
-0.2 s; and moving each replication's result to this process (with records kept, tens of
+caresim afresh, about half a second on 2 cores; closing it, about 0.2 s; and moving each replication's result to this process (with records kept, tens of
 megabytes of NumPy columns, which Dask sends as raw buffers beside a small pickle). The choices
 below keep each of those as small as Dask allows.
 """
@@ -33,10 +32,10 @@ def run_on_dask(task_fn: Callable, tasks: list, address: str, workers: int, done
     from .spool import through_files
 
     with through_files(task_fn, done) as spool:
-        _run(task_fn, spool, task_fn.__module__, tasks, address, workers, done)
+        _run(task_fn, spool, tasks, address, workers, done)
 
 
-def _run(task_fn: Callable, spool, module: str, tasks: list, address: str, workers: int, done: Callable) -> None:
+def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done: Callable) -> None:
     from .arrivals.source import RunawayArrivals
     from .runner import ReplicationFailed
 
@@ -62,7 +61,7 @@ def _run(task_fn: Callable, spool, module: str, tasks: list, address: str, worke
             settings["distributed.worker.multiprocessing-method"] = "forkserver"
         with dask.config.set(settings):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, preload=[module],
+                                   dashboard_address=None, preload=[task_fn.__module__],
                                    config={"distributed.worker.profile.enabled": False})
         client = Client(cluster, direct_to_workers=True)
     else:

@@ -86,15 +86,16 @@ class MentionsCsvStream:
         try:
             self.release(math.inf)
         finally:
-            if self.queue is not None:
-                self.queue.put(None)
-                self.thread.join()
+            self._stop()
         if self.error is not None:
             raise self.error
 
     def close_quietly(self) -> None:
         """Stop the writer without writing the rest (the run failed)."""
         self.batch = []
+        self._stop()
+
+    def _stop(self) -> None:
         if self.queue is not None:
             self.queue.put(None)
             self.thread.join()

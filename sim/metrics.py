@@ -268,7 +268,8 @@ def replication_metrics(scenario: Scenario, rep: Replication) -> dict[str, float
         metrics = dict(rep.mention_metrics)
     else:
         metrics = MentionStats(scenario, exact=True).add(rep.mentions).metrics()
-    # largest_cascade needs the records: not streamed
+    # from the records when kept (a streamed mentions.csv counts it on the way; statistics alone
+    # do not have it)
     if rep.mentions is not None and scenario.arrivals.cascades is not None:
         metrics["largest_cascade"] = float(largest_cascade_size(rep.mentions).get(rep.index, 0))
     agent_hours = sum(rep.agent_hours.values())

@@ -105,17 +105,18 @@ class _Lineage:
         self.sink.add(record)
 
     def release(self, before: float) -> None:
-        rows, self.held = final_rows(self.held, before)
-        if rows is not None:
-            self.tally.add(rows["id"], rows["parent_id"])
+        self._count(before)
         self.sink.release(before)
 
     def largest(self) -> int:
         """The largest cascade's size, once every record has been handed over."""
-        rows, self.held = final_rows(self.held, math.inf)
+        self._count(math.inf)
+        return self.tally.largest()
+
+    def _count(self, before: float) -> None:
+        rows, self.held = final_rows(self.held, before)
         if rows is not None:
             self.tally.add(rows["id"], rows["parent_id"])
-        return self.tally.largest()
 
 
 class ReplicationFailed(RuntimeError):
