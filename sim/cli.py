@@ -49,6 +49,11 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def unwritable(out: Path, exc: OSError) -> str:
+    """The one line for an output folder that cannot be written."""
+    return f"{out}: cannot write the outputs ({exc.strerror or exc})"
+
+
 def load_all(paths: tuple[str, ...]) -> list[tuple[Path, Scenario]]:
     """Validate every file before anything runs: bad input never leaves partial output."""
     from .scenario import ScenarioError, load_scenario, scenario_files
@@ -170,7 +175,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
                 pieces = stack.enter_context(pieces_folder(out, enabled=streamed))
             except OSError as exc:
                 bar.close()
-                fail(f"{out}: cannot write the outputs ({exc.strerror or exc})", code=1)
+                fail(unwritable(out, exc), code=1)
             try:
                 result = run_scenario(scenario, replications=replications, seed=seed,
                                       workers=workers or default_workers(), dask=dask,
@@ -190,7 +195,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
                 write_outputs(result, out, report=not no_report)
             except OSError as exc:
                 bar.close()
-                fail(f"{out}: cannot write the outputs ({exc.strerror or exc})", code=1)
+                fail(unwritable(out, exc), code=1)
         bar.clear()
         if not quiet:
             elapsed = time.perf_counter() - started
@@ -245,7 +250,7 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
             write_comparison(result, out, report=not no_report)
         except OSError as exc:
             bar.close()
-            fail(f"{out}: cannot write the outputs ({exc.strerror or exc})", code=1)
+            fail(unwritable(out, exc), code=1)
     if not quiet:
         elapsed = time.perf_counter() - started
         click.echo(f"{' vs '.join(labels)}: {result.replications} replications each, seed {result.seed}, "
