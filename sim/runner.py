@@ -174,6 +174,7 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
         run_on_dask(_simulate_task, tasks, dask, workers, done)
     elif workers > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed   # loads multiprocessing
+        from concurrent.futures.process import BrokenProcessPool
 
         from .spool import through_files
 
@@ -183,6 +184,13 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
             try:
                 for future in as_completed(futures):
                     spool.done(future.result())
+            except BrokenProcessPool as exc:
+                # a worker process died (killed, out of memory): every replication it may have
+                # been running is named, so that each can be rerun alone with its seed
+                lost = [task[2] for task in tasks if task[2] not in results]
+                name = tasks[0][0].name
+                raise ReplicationFailed(f"a worker process died with replications {', '.join(map(str, lost))} "
+                                        f"of '{name}' unfinished; rerun them alone with the same seed") from exc
             except BaseException:
                 for future in futures:           # report at once, do not wait for the rest
                     future.cancel()

@@ -185,3 +185,21 @@ def test_a_replication_whose_worker_dies_is_run_again(scenario, cluster, tmp_pat
     for rep in done:
         alone = _simulate_task((scenario, seeds[rep.index], rep.index, False))
         assert json.dumps(rep.metrics) == json.dumps(alone.metrics)   # NaN-proof equality
+
+
+def _dies_at_one(task):
+    """Replication 1's worker process dies (killed, out of memory); the others run."""
+    if task[2] == 1:
+        os._exit(1)
+    return _simulate_task(task)
+
+
+def test_a_local_worker_that_dies_is_reported_with_its_replication(scenario, monkeypatch):
+    """Local processes: a worker killed under a replication ends the run with an error naming
+    the replications left unfinished, not the pool's bare BrokenProcessPool."""
+    import sim.runner
+
+    monkeypatch.setattr(sim.runner, "_simulate_task", _dies_at_one)   # the forked workers see it too
+    tasks = [(scenario, seed, i, False) for i, seed in enumerate(replication_seeds(SEED, 2))]
+    with pytest.raises(ReplicationFailed, match=r"worker process died with replications .*1.* of 'executors' unfinished"):
+        execute(tasks, workers=2)
