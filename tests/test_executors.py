@@ -203,3 +203,16 @@ def test_a_local_worker_that_dies_is_reported_with_its_replication(scenario, mon
     tasks = [(scenario, seed, i, False) for i, seed in enumerate(replication_seeds(SEED, 2))]
     with pytest.raises(ReplicationFailed, match=r"worker process died with replications .*1.* of 'executors' unfinished"):
         execute(tasks, workers=2)
+
+
+@pytest.mark.parametrize("executor", [{"workers": 2}, {"workers": 2, "dask": "local"}])
+def test_streamed_statistics_are_the_same_whatever_the_executor(scenario, executor):
+    """With records not kept (`--no-mentions`) the histograms and running sums travel instead:
+    the summary and time series are still the bytes of one process."""
+    if "dask" in executor:
+        pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    one = run(scenario, seed=SEED, workers=1, keep_mentions=False)
+    other = run(scenario, seed=SEED, keep_mentions=False, **executor)
+    assert one.mentions is None and other.mentions is None
+    assert summary_json(other) == summary_json(one)
+    assert timeseries_csv(other.series) == timeseries_csv(one.series)
