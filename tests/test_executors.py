@@ -216,3 +216,17 @@ def test_streamed_statistics_are_the_same_whatever_the_executor(scenario, execut
     assert one.mentions is None and other.mentions is None
     assert summary_json(other) == summary_json(one)
     assert timeseries_csv(other.series) == timeseries_csv(one.series)
+
+
+@pytest.mark.parametrize("executor", [{"workers": 2}, {"workers": 2, "dask": "local"}])
+def test_progress_is_reported_as_replications_finish(scenario, executor):
+    """Two replications on two workers, the first twenty times as long: it is reported last, so
+    progress follows the replications that finish rather than the order they were given in."""
+    if "dask" in executor:
+        pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    long = scenario.model_copy(update={"horizon": 20 * scenario.horizon})
+    seeds = replication_seeds(SEED, 2)
+    tasks = [(long, seeds[0], 0, False), (scenario, seeds[1], 1, False)]
+    finished = []
+    execute(tasks, on_done=lambda rep: finished.append(rep.index), **executor)
+    assert finished == [1, 0]
