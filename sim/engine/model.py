@@ -39,14 +39,14 @@ class CareModel:
         keys = queue_keys(scenario)
         make_queue = queue_factory(keys, self)
         self.pools = [PoolState(i, name, spec, make_queue, self) for i, (name, spec) in enumerate(scenario.pools.items())]
-        self._route(scenario)
+        first_pool_of, res_pool_of = self._route(scenario)
         move = scenario.routing.move_channel
         self.move_delay = move.delay if move else 0.0
         self.cascade_hook = cascade_hook
         # the loop hears of first replies only when a reply to noise fuels its cascade
         self.reply_hook = cascade_hook.acknowledged if cascade_hook and cascade_hook.hears_replies else None
         self.table = MentionTable(
-            np.asarray(self.first_pool_of), np.asarray(self.res_pool_of), self.both,
+            np.asarray(first_pool_of), np.asarray(res_pool_of), self.both,
             move.share if move else 0.0, move.follow_through if move else 1.0, keys,
             loop=cascade_hook is not None)
         self._refs: list[int] = []
@@ -57,10 +57,11 @@ class CareModel:
         self._walk_event = reusable_event(self.env)   # one arrival event pending at a time
 
     # ---------------------------------------------------------------- set-up
-    def _route(self, sc: Scenario) -> None:
-        """First reply: the first pool (file order) serving the channel and stage; resolution:
-        `routing.resolve` for the type, else the acknowledging pool, else the first that can.
-        Both by channel and triaged type; a first-reply pool of -1 means ignored by triage."""
+    def _route(self, sc: Scenario) -> tuple[list[list[int]], list[list[int]]]:
+        """(first-reply pool, resolving pool), each by channel and triaged type. First reply:
+        the first pool (file order) serving the channel and stage, -1 when ignored by triage;
+        resolution: `routing.resolve` for the type, else the acknowledging pool, else the first
+        that can."""
         names = list(sc.pools)
         specs = list(sc.pools.values())
         respond = set(sc.answered_types)
@@ -70,7 +71,7 @@ class CareModel:
             return [i for i, p in enumerate(specs) if stage in p.stages and self.pools[i].agents
                     and (p.channels is None or channel in p.channels)]
 
-        ack_pool_of, self.res_pool_of = [], []
+        ack_pool_of, res_pool_of = [], []
         for ch in sc.channels:
             res_candidates = serving("resolve", ch)
             ack = serving("acknowledge", ch)
@@ -85,11 +86,12 @@ class CareModel:
                     row.append(ack_i)
                 else:
                     row.append(res_candidates[0] if res_candidates else -1)
-            self.res_pool_of.append(row)
-        self.first_pool_of = [
+            res_pool_of.append(row)
+        first_pool_of = [
             [(a if a >= 0 else r) if ty in respond else -1 for ty, r in zip(sc.types, row)]
-            for a, row in zip(ack_pool_of, self.res_pool_of)
+            for a, row in zip(ack_pool_of, res_pool_of)
         ]
+        return first_pool_of, res_pool_of
 
     def add_mentions(self, m: dict[str, np.ndarray]) -> tuple[int, dict[str, np.ndarray]]:
         """Register mentions (with `id`, `parent_id`, `origin`); they arrive once let in by

@@ -41,10 +41,15 @@ class MentionTable:
         self.keys = keys            # (stage key function or None, for acknowledge and resolve)
         self.loop = loop            # the closed loop reads a few columns of its own
         self.lo = 0
+        # one key for both stages (reach, type order): one column, read under both names
+        self.shared_key = keys[0] is not None and keys[0] is keys[1]
+        in_use = [k for k, f in zip(KEYS, keys) if f is not None][:1 if self.shared_key else 2]
         # the list columns in use, all filled by `add` and cut together by `drop`
-        self.columns = HOT + tuple(k for k, f in zip(KEYS, keys) if f is not None) + RECORDED + (LOOP if loop else ())
+        self.columns = HOT + tuple(in_use) + RECORDED + (LOOP if loop else ())
         for name in HOT + KEYS + RECORDED + LOOP:
             setattr(self, name, [])
+        if self.shared_key:
+            self.key_res = self.key_ack
         # settlement columns, NumPy: one array per registered batch until `static` joins them
         self._static: dict[str, np.ndarray] | None = None
         self._batches: list[dict[str, np.ndarray]] = []
@@ -76,7 +81,7 @@ class MentionTable:
         self.first += first.tolist()
         self.res_pool += res_pool.tolist()
         self.move += move.tolist()
-        for column, key in zip((self.key_ack, self.key_res), self.keys):
+        for column, key in zip((self.key_ack, self.key_res)[:1 if self.shared_key else 2], self.keys):
             if key is not None:
                 column += key(m["followers"], tri, ack_due, res_due).tolist()
         nans = [NAN] * n
