@@ -29,12 +29,16 @@ def kept(scenario):  # noqa: F811
     return run(scenario, seed=SEED)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_streamed_pieces_are_the_kept_records(scenario, kept, tmp_path, workers):  # noqa: F811
+@pytest.mark.parametrize("executor", [{"workers": 1}, {"workers": 2}, {"workers": 2, "dask": "local"}],
+                         ids=["one process", "local processes", "dask local"])
+def test_streamed_pieces_are_the_kept_records(scenario, kept, tmp_path, executor):  # noqa: F811
     """Cascades with the closed loop, a warm-up, an incident, two stages, channel moves: the
-    pieces joined are the bytes of the kept records, and the summary (largest_cascade included,
-    from the cascade trees kept aside) is the same."""
-    streamed = run(scenario, seed=SEED, workers=workers, mentions_to=tmp_path)
+    pieces joined (written by whichever worker ran each replication: the workers of a
+    `LocalCluster` too) are the bytes of the kept records, and the summary (largest_cascade
+    included, counted on the way) is the same."""
+    if "dask" in executor:
+        pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    streamed = run(scenario, seed=SEED, mentions_to=tmp_path, **executor)
     assert streamed.mentions is None
     assert len(streamed.mentions_parts) == REPLICATIONS
     joined = tmp_path / "mentions.csv"
@@ -109,13 +113,3 @@ def test_command_without_report_streams_the_same_file(scenario, tmp_path):  # no
     assert not (tmp_path / "streamed" / "report.html").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "s.yaml", "streamed"]
 
-
-def test_dask_local_workers_stream_their_pieces(scenario, kept, tmp_path):  # noqa: F811
-    """The workers of a `LocalCluster` write the pieces of mentions.csv themselves."""
-    pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
-    streamed = run(scenario, seed=SEED, workers=2, dask="local", mentions_to=tmp_path)
-    assert streamed.mentions is None
-    joined = tmp_path / "mentions.csv"
-    join_files(list(streamed.mentions_parts), joined)
-    assert joined.read_text(encoding="utf-8") == mentions_csv(kept.mentions)
-    assert summary_json(streamed) == summary_json(kept)
