@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from sim.arrivals.source import WINDOW, ArrivalSource
 from sim.records import CSV_COLUMNS, OUTCOMES, TIME_COLUMNS, MentionLog
 from sim.scenario import parse_scenario
 
@@ -39,3 +40,17 @@ def variant(base: dict, **changes):
     if policy:
         data["policy"] = {**data.get("policy", {}), **policy}
     return parse_scenario(data)
+
+
+def draw_all(sc, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """Every mention the open-loop generator hands out over the horizon, a day at a time as a
+    replication asks for them, joined (arrival order within each day)."""
+    source = ArrivalSource(sc, seed)
+    parts, w0 = [], 0.0
+    while w0 < sc.end:
+        w1 = min(w0 + WINDOW, sc.end)
+        batch = source.window(w0, w1)
+        if batch:
+            parts.append(batch)
+        w0 = w1
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

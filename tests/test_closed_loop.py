@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.arrivals.source import WINDOW, ArrivalSource, RunawayArrivals
+from helpers import draw_all
+
+from sim.arrivals.source import RunawayArrivals
 from sim.metrics import confidence_interval, paired_difference, replication_metrics
 from sim.records import ORIGINS, OUTCOMES
 from sim.runner import replication_seeds, run
@@ -75,15 +77,7 @@ def arrivals(log) -> dict[str, np.ndarray]:
 
 def generated(sc, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
     """Every mention the open-loop generator hands out over the horizon, in id order."""
-    source = ArrivalSource(sc, seed)
-    parts, w0 = [], 0.0
-    while w0 < sc.end:
-        w1 = min(w0 + WINDOW, sc.end)
-        batch = source.window(w0, w1)
-        if batch:
-            parts.append(batch)
-        w0 = w1
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    cat = draw_all(sc, seed)
     # the generator draws expectations as durations; the records hold the deadlines
     cat["ack_expected_by"] = cat["arrival"] + cat["ack_expect"]
     cat["resolve_expected_by"] = cat["arrival"] + cat["resolve_expect"]

@@ -29,8 +29,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers import draw_all
+
 from sim.arrivals.base import expected_count, hourly_rates, week_offset
-from sim.arrivals.source import BASE, WINDOW, ArrivalSource
+from sim.arrivals.source import BASE
 from sim.records import OUTCOMES
 from sim.runner import replication_seeds, run
 from sim.scenario import parse_scenario
@@ -54,16 +56,6 @@ def generated(key: str, seed: int = SEED) -> dict[str, np.ndarray]:
     window exactly as `sim.runner.simulate` asks for them."""
     sc = scenario(key)
     return draw_all(sc, np.random.SeedSequence(seed))
-
-
-def draw_all(sc, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
-    source = ArrivalSource(sc, seed)
-    parts, w0 = [], 0.0
-    while w0 < sc.end:
-        w1 = min(w0 + WINDOW, sc.end)
-        parts.append(source.window(w0, w1))
-        w0 = w1
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def z_score(observed: float, expected: float, se: float) -> float:

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.arrivals.source import WINDOW, ArrivalSource
 from sim.records import OUTCOMES
 from sim.runner import replication_seeds, run
 from sim.scenario import parse_scenario
 
-from helpers import variant as build
+from helpers import draw_all, variant as build
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 DAY = 1440.0
@@ -496,10 +495,7 @@ def test_concurrency_one_is_the_plain_queue(ack, staffing):
     waited = immediate = 0
     for rep, seed in zip(run(sc, replications=2, seed=11).replications, replication_seeds(11, 2)):
         m = rep.mentions
-        source, parts = ArrivalSource(sc, seed), []
-        for w0 in np.arange(0.0, end, WINDOW):
-            parts.append(source.window(w0, min(w0 + WINDOW, end)))
-        drawn = {k: np.concatenate([p[k] for p in parts]) for k in ("id", "arrival", "ack_work", "resolve_work")}
+        drawn = draw_all(sc, seed)
         np.testing.assert_array_equal(m["id"], drawn["id"])      # both in arrival order
         np.testing.assert_array_equal(m["arrival"], drawn["arrival"])
         if ack == "with_resolution":      # one piece of work, the resolution's, is both stages
