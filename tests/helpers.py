@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.arrivals.source import WINDOW, ArrivalSource
 from sim.records import CSV_COLUMNS, OUTCOMES, TIME_COLUMNS, MentionLog
@@ -54,3 +56,18 @@ def draw_all(sc, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
             parts.append(batch)
         w0 = w1
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO.parent / "shared" / "examples"   # the shared example scenarios, beside the repository
+
+
+def example_params() -> list:
+    """The shared example files as test parameters; when there are none, one skipped case that
+    says so (CI may run without them), so their absence shows in the test report instead of
+    passing unseen."""
+    files = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
+    if not files:
+        skip = pytest.mark.skip(reason=f"no shared example scenarios at {EXAMPLES} (not part of the repository)")
+        return [pytest.param(None, id="examples", marks=skip)]
+    return [pytest.param(p, id=f"examples/{p.name}") for p in files]

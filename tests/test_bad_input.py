@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers import example_params
 
 from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / ".." / "shared" / "examples"
 
 BASE_TEXT = """\
 name: broken
@@ -277,16 +277,8 @@ def test_base_scenario_is_valid(tmp_path):
 
 
 def _valid_files() -> list:
-    """The shared examples (next to the repository, if present) and the shipped scenarios. When
-    the examples are absent (CI may run without them) one skipped case says so, rather than the
-    examples passing unseen; the shipped scenarios run either way."""
-    examples = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
-    if examples:
-        files = [pytest.param(p, id=f"examples/{p.name}") for p in examples]
-    else:
-        skip = pytest.mark.skip(reason=f"no shared example scenarios at {EXAMPLES.resolve()} (not part of the repository)")
-        files = [pytest.param(None, id="examples", marks=skip)]
-    return files + [pytest.param(p, id=f"scenarios/{p.name}") for p in sorted((REPO / "scenarios").glob("*.yaml"))]
+    """The shared examples (a skipped case saying so when absent) and the shipped scenarios."""
+    return example_params() + [pytest.param(p, id=f"scenarios/{p.name}") for p in sorted((REPO / "scenarios").glob("*.yaml"))]
 
 
 @pytest.mark.parametrize("scenario_file", _valid_files())

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import example_params
 
 from sim.cli import main
 from sim.records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS
@@ -29,7 +30,6 @@ from sim.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO / "scenarios"
-EXAMPLES = REPO.parent / "shared" / "examples"
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 NAMES = [f.stem for f in FILES]
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
@@ -39,16 +39,6 @@ DAY = 1440.0
 # on day 2 at 19:00, so their runs cover the evening and night after them; the intern's brand is
 # so small that two days would hold only a handful of complaints.
 HORIZON_DAYS = {"viral_outage": 3.5, "viral_outage_no_loop": 3.5, "reference": 3.5, "marketing_intern": 14}
-
-
-def example_params() -> list:
-    """The shared example files; when there are none, one skipped case that says so (CI may run
-    without them), so their absence shows in the test report instead of passing unseen."""
-    files = sorted(EXAMPLES.glob("*.yaml")) if EXAMPLES.is_dir() else []
-    if not files:
-        skip = pytest.mark.skip(reason=f"no shared example scenarios at {EXAMPLES} (not part of the repository)")
-        return [pytest.param(None, id="examples", marks=skip)]
-    return [pytest.param(p, id=f"examples/{p.name}") for p in files]
 
 
 # every scenario file that must run: the shipped ones, then the shared examples
