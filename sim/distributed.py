@@ -73,8 +73,9 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
     run_id = uuid.uuid4().hex[:12]
     failed = True
     try:
-        pending = as_completed([client.submit(task_fn, task, pure=False, key=f"replication-{task[2]}-{run_id}")
-                                for task in tasks])
+        index_of = {f"replication-{task[2]}-{run_id}": task[2] for task in tasks}
+        pending = as_completed([client.submit(task_fn, task, pure=False, key=key)
+                                for key, task in zip(index_of, tasks)])
         # Only `pending` holds a future until it completes and `future` until the next one does,
         # so each result is freed on its worker once it is here.
         for future in pending:
@@ -83,7 +84,8 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
             except (ReplicationFailed, RunawayArrivals):
                 raise
             except Exception as exc:   # e.g. a worker killed more often than allowed
-                raise ReplicationFailed(f"{future.key} failed on the cluster: {exc!r}") from exc
+                raise ReplicationFailed(f"replication {index_of[future.key]} failed on the cluster ({exc!r}); "
+                                        "rerun it alone with the same seed") from exc
             done(result)
         failed = False
     finally:

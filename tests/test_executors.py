@@ -230,3 +230,16 @@ def test_progress_is_reported_as_replications_finish(scenario, executor):
     finished = []
     execute(tasks, on_done=lambda rep: finished.append(rep.index), **executor)
     assert finished == [1, 0]
+
+
+def _always_dies(task):
+    os._exit(1)
+
+
+def test_a_replication_that_kills_every_worker_it_meets_is_named(cluster):
+    """Dask gives up on a replication whose worker died more often than allowed: the error names
+    that replication, so it can be rerun alone."""
+    from sim.distributed import run_on_dask
+
+    with pytest.raises(ReplicationFailed, match=r"replication 7 failed on the cluster .*rerun it alone"):
+        run_on_dask(_always_dies, [(None, None, 7, None)], cluster, 2, lambda rep: None)
