@@ -1,16 +1,19 @@
 """`mentions.csv`: the records as CSV bytes, from a log in memory or streamed while a run goes on.
 
-Streaming (`MentionsCsvStream`) writes each replication's rows as the run settles them, so the
+Streaming (`open_stream`) writes each replication's rows as the run settles them, so the
 records need not be kept (the run still holds some 45 bytes per mention, for exact quantiles
-and the cascade trees, against several hundred for a record held and sorted), and on a machine
-with a core to spare the rows are formatted and written by a thread of their own while the
-simulation goes on (NumPy lets go of the interpreter lock inside its loops). The bytes are
-those of the log in memory: rows by arrival, then id.
+and the cascade trees, against several hundred for a record held and sorted). On a machine with
+a core to spare the rows are sorted, formatted and written by a process of their own
+(`ForkedCsvWriter`) while the simulation goes on. The bytes are those of the log in memory:
+rows by arrival, then id.
 """
 from __future__ import annotations
 
 import math
+import multiprocessing
 import queue
+import signal
+import sys
 import threading
 from typing import BinaryIO, Iterator
 
@@ -114,3 +117,134 @@ class MentionsCsvStream:
                 self._take(*item)
             except BaseException as exc:     # noqa: BLE001 - handed to the simulating thread
                 self.error = exc
+
+
+def open_stream(file: BinaryIO, channels, types, pools, spare_core: bool):
+    """A stream of rows into `file` (header already written): with a core to spare, a forked
+    writer process where forking is safe (Linux, this process single-threaded), else a writer
+    thread; with none, the rows are written by the simulating thread itself."""
+    if not spare_core:
+        return MentionsCsvStream(file, channels, types, pools, threaded=False)
+    if sys.platform.startswith("linux") and threading.active_count() == 1 \
+            and not multiprocessing.current_process().daemon:
+        return ForkedCsvWriter(file, channels, types, pools)
+    return MentionsCsvStream(file, channels, types, pools)
+
+
+class ForkedCsvWriter:
+    """`MentionsCsvStream`'s interface, with the sorting, formatting and writing done by a child
+    process forked for it, the records reaching it through a pipe (some 150 bytes a row).
+
+    Not a thread: the simulation never lets go of the interpreter lock of its own accord, so a
+    writer thread waits a switch interval (5 ms) to take it back after each of its NumPy calls,
+    falls behind and ends up writing while the simulation waits for room in its queue. The
+    child has a core and an interpreter of its own. The file must be a real file, flushed: the
+    child writes through its inherited copy, and the parent must not write to it until `close`.
+    """
+
+    def __init__(self, file: BinaryIO, channels, types, pools):
+        file.flush()
+        ctx = multiprocessing.get_context("fork")
+        rows_in, self.rows = ctx.Pipe(duplex=False)
+        self.answer, answer_out = ctx.Pipe(duplex=False)
+        _widen(self.rows)
+        names = (tuple(channels), tuple(types), tuple(pools))
+        self.child = ctx.Process(target=_child, args=(rows_in, self.rows, answer_out, file, names),
+                                 name="mentions.csv writer", daemon=True)
+        self.child.start()
+        rows_in.close()       # the child's ends: its exit then reads as a broken pipe here
+        answer_out.close()
+        self.columns: list[tuple[str, str]] | None = None
+
+    def add(self, record: dict[str, np.ndarray]) -> None:
+        if not len(record["arrival"]):
+            return
+        if self.columns is None:
+            self.columns = [(k, v.dtype.str) for k, v in record.items()]
+            self._send(self.columns)
+        self._send("rows")
+        for name, _ in self.columns:
+            self._send(np.ascontiguousarray(record[name]), raw=True)
+
+    def release(self, before: float) -> None:
+        self._send(float(before))
+
+    def close(self) -> None:
+        """Write what is left and wait for the child; raises what it met."""
+        self._send(None)
+        error = self._answer()
+        self.child.join()
+        self.rows.close()
+        self.answer.close()
+        if error is not None:
+            raise error
+
+    def close_quietly(self) -> None:
+        """Stop the child without writing the rest (the run failed)."""
+        self.rows.close()    # the child reads the end of the pipe and leaves
+        self.child.join(timeout=10)
+        if self.child.is_alive():
+            self.child.kill()
+            self.child.join()
+        self.answer.close()
+
+    def _send(self, message, raw: bool = False) -> None:
+        try:
+            if raw:
+                self.rows.send_bytes(message)
+            else:
+                self.rows.send(message)
+        except OSError:              # the child has gone: say why
+            error = self._answer()
+            self.close_quietly()
+            raise (error or self._died()) from None
+
+    def _answer(self) -> BaseException | None:
+        """What the child said it met (None: nothing), once it has finished or died."""
+        try:
+            return self.answer.recv()
+        except (EOFError, OSError):
+            return self._died()
+
+    def _died(self) -> RuntimeError:
+        self.child.join(timeout=10)
+        return RuntimeError(f"the process writing mentions.csv ended unexpectedly (exit code {self.child.exitcode})")
+
+
+def _widen(conn) -> None:
+    """A 1 MB pipe (Linux's default ceiling for users) instead of 64 kB: a day of rows passes in
+    a few writes rather than hundreds of turns between the two processes."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
+def _child(rows, parent_end, answer, file: BinaryIO, names) -> None:
+    parent_end.close()        # else a parent that died would never read as the end of the pipe
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
+    try:
+        stream = MentionsCsvStream(file, *names, threaded=False)
+        columns = []
+        while True:
+            message = rows.recv()
+            if isinstance(message, list):
+                columns = message
+            elif message == "rows":
+                stream.add({name: np.frombuffer(rows.recv_bytes(), dtype) for name, dtype in columns})
+            elif message is None:
+                stream.close()
+                file.flush()
+                answer.send(None)
+                return
+            else:
+                stream.release(message)
+    except EOFError:          # the parent stopped the run
+        return
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent
+        try:
+            answer.send(exc)
+        except Exception:     # noqa: BLE001 - an exception that does not pickle
+            answer.send(RuntimeError(f"writing mentions.csv: {exc!r}"))

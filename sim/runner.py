@@ -49,7 +49,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
 
     Arrivals come a window (day) at a time; at the end of each window finished mentions are
     settled into records (or, with `keep_mentions=False`, only into running statistics). A
-    `sink` (`sim.mentions_csv.MentionsCsvStream`) gets the records as they settle instead of
+    `sink` (`sim.mentions_csv.open_stream`) gets the records as they settle instead of
     their being kept; the statistics are then exact, as with the records kept.
     """
     source = ArrivalSource(scenario, seed)
@@ -124,13 +124,13 @@ class ReplicationFailed(RuntimeError):
 
 
 def _simulate_task(args):
-    """(scenario, seed, index, keep_mentions[, mentions_csv]) -> Replication; with a path for
-    `mentions_csv`, the replication's rows are written there as it runs (the header too, for
-    replication 0) rather than kept."""
+    """(scenario, seed, index, keep_mentions[, mentions_csv, spare_core]) -> Replication; with a
+    path for `mentions_csv`, the replication's rows are written there as it runs (the header
+    too, for replication 0) rather than kept, by a process of their own if `spare_core`."""
     scenario, seed, index, keep, *to_file = args
     try:
         if to_file and to_file[0] is not None:
-            return _simulate_to_csv(scenario, seed, index, to_file[0])
+            return _simulate_to_csv(scenario, seed, index, *to_file)
         return simulate(scenario, seed, index, keep)
     except RunawayArrivals:
         raise
@@ -138,13 +138,13 @@ def _simulate_task(args):
         raise ReplicationFailed(f"replication {index} of '{scenario.name}' failed: {exc!r}") from exc
 
 
-def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str) -> Replication:
-    from .mentions_csv import HEADER, MentionsCsvStream
+def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str, spare_core: bool = True) -> Replication:
+    from .mentions_csv import HEADER, open_stream
 
     with open(path, "wb") as f:
         if index == 0:
             f.write(HEADER)
-        stream = MentionsCsvStream(f, scenario.channels, scenario.types, scenario.pools)
+        stream = open_stream(f, scenario.channels, scenario.types, scenario.pools, spare_core)
         try:
             rep = simulate(scenario, seed, index, keep_mentions=False, sink=stream)
         except BaseException:
@@ -220,7 +220,11 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     n = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     parts = tuple(os.path.join(mentions_to, f"mentions-{i}.csv") for i in range(n)) if mentions_to is not None else ()
-    tasks = [(scenario, s, i, keep_mentions and not parts, parts[i] if parts else None)
+    # a core to spare for writing mentions.csv beside each simulating process (a Dask cluster's
+    # workers are taken to fill their machines)
+    simulating = 1 if workers <= 1 or n <= 1 else min(workers, n)
+    spare_core = dask is None and simulating < (os.cpu_count() or 1)
+    tasks = [(scenario, s, i, keep_mentions and not parts, parts[i] if parts else None, spare_core)
              for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)
     per_rep = [r.metrics for r in reps]

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import subprocess
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -18,7 +23,7 @@ from helpers import make_log
 from test_executors import REPLICATIONS, SEED, scenario  # noqa: F401  (a fixture)
 
 from sim.cli import main
-from sim.mentions_csv import HEADER, MentionsCsvStream
+from sim.mentions_csv import HEADER, ForkedCsvWriter, MentionsCsvStream, open_stream
 from sim.output import join_files, mentions_csv, summary_json
 from sim.records import CSV_COLUMNS
 from sim.runner import run
@@ -53,34 +58,128 @@ def _records(log, rows):
     return {k: np.asarray(log[k])[rows] for k in CSV_COLUMNS}
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_rows_come_out_in_order_whatever_the_settling_order(threaded):
+forking = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the writer process is forked on Linux only")
+
+
+@pytest.mark.parametrize("writer", ["inline", "thread", pytest.param("process", marks=forking)])
+def test_rows_come_out_in_order_whatever_the_settling_order(writer, tmp_path):
     """Mentions settle in their own time (arrival + a delay, some long), so records come out of
     arrival order, and some arrive at the same moment (then by id); released window by window
     at the earliest arrival still to settle, as the collector does: the bytes of the whole log
-    sorted in memory. A release never writes a row that arrived at or after it."""
+    sorted in memory, whoever writes them. A release never writes a row that arrived at or
+    after it."""
     rng = np.random.default_rng(5)
     n = 2000
     arrival = np.round(rng.uniform(0, 100, n), 1)          # rounded: many ties
     settles = arrival + rng.exponential(5.0, n) * (1 + 20 * (rng.random(n) < 0.05))
     log = make_log(arrival=arrival, id=rng.permutation(n), ack_done=settles, followers=rng.integers(0, 10_000, n))
-    f = io.BytesIO()
-    stream = MentionsCsvStream(f, log.channels, log.types, log.pools, threaded=threaded)
-    releases = 0
-    for w1 in np.arange(10.0, settles.max() + 20.0, 10.0):
-        now = (settles >= w1 - 10.0) & (settles < w1)
-        stream.add(_records(log, rng.permutation(np.flatnonzero(now))))
-        waiting = arrival[settles >= w1]
-        before = min(w1, waiting.min()) if len(waiting) else w1
-        stream.release(before)
-        if not threaded:
-            times = [float(line.split(",")[3]) for line in f.getvalue().decode().splitlines()]
-            assert all(t < before for t in times[releases:])
-            releases = len(times)
-    stream.close()
+    path = tmp_path / "mentions.csv"
+    with open(path, "wb") as f:
+        f.write(HEADER)
+        if writer == "process":
+            stream = ForkedCsvWriter(f, log.channels, log.types, log.pools)
+        else:
+            stream = MentionsCsvStream(f, log.channels, log.types, log.pools, threaded=writer == "thread")
+        releases = 1
+        for w1 in np.arange(10.0, settles.max() + 20.0, 10.0):
+            now = (settles >= w1 - 10.0) & (settles < w1)
+            stream.add(_records(log, rng.permutation(np.flatnonzero(now))))
+            waiting = arrival[settles >= w1]
+            before = min(w1, waiting.min()) if len(waiting) else w1
+            stream.release(before)
+            if writer == "inline":
+                f.flush()
+                times = [float(line.split(",")[3]) for line in path.read_text().splitlines()[1:]]
+                assert all(t < before for t in times[releases - 1:])
+                releases = len(times) + 1
+        stream.close()
     order = np.lexsort((np.asarray(log["id"]), arrival))
-    want = mentions_csv(log.select(order)).encode()
-    assert HEADER + f.getvalue() == want
+    assert path.read_bytes() == mentions_csv(log.select(order)).encode()
+
+
+def test_the_stream_is_a_process_only_with_a_core_to_spare_and_no_other_thread(tmp_path):
+    """Forking a process that runs other threads can copy a lock some thread holds: the rows
+    are then written by a thread; with no core to spare, by the simulating thread itself."""
+    log = make_log(arrival=np.arange(3.0))
+    with open(tmp_path / "m.csv", "wb") as f:
+        inline = open_stream(f, log.channels, log.types, log.pools, spare_core=False)
+        assert isinstance(inline, MentionsCsvStream) and inline.queue is None
+        inline.close()
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait)
+        other.start()
+        try:
+            threaded = open_stream(f, log.channels, log.types, log.pools, spare_core=True)
+        finally:
+            stop.set()
+            other.join()
+        assert isinstance(threaded, MentionsCsvStream) and threaded.queue is not None
+        threaded.close()
+    if sys.platform.startswith("linux"):   # in a fresh process: this one may run threads of earlier tests
+        code = ("import sys\n"
+                "from sim.mentions_csv import open_stream\n"
+                f"with open({str(tmp_path / 'm.csv')!r}, 'wb') as f:\n"
+                "    w = open_stream(f, ['twitter'], ['complaint'], ['team'], spare_core=True)\n"
+                "    print(type(w).__name__)\n"
+                "    w.close()\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert done.stdout.strip() == "ForkedCsvWriter", done.stderr
+
+
+@forking
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
+def test_a_writer_process_failure_is_raised_not_lost():
+    """The process that writes meets a full disk: the run hears of it, with the disk's error."""
+    log = make_log(arrival=np.arange(10.0))
+    with open("/dev/full", "wb") as full:
+        stream = ForkedCsvWriter(full, log.channels, log.types, log.pools)
+        with pytest.raises(OSError, match="No space"):
+            stream.add(_records(log, np.arange(10)))
+            stream.release(math.inf)
+            stream.close()
+        assert not stream.child.is_alive()
+
+
+@forking
+def test_a_writer_process_that_dies_is_reported(tmp_path):
+    """Killed (out of memory, say): the next rows handed over fail with what happened, not
+    with a broken pipe, and nothing is left running."""
+    log = make_log(arrival=np.arange(10.0))
+    with open(tmp_path / "m.csv", "wb") as f:
+        stream = ForkedCsvWriter(f, log.channels, log.types, log.pools)
+        stream.child.kill()
+        stream.child.join()
+        with pytest.raises(RuntimeError, match="ended unexpectedly"):
+            for _ in range(100):     # a pipe can take a few before it knows
+                stream.add(_records(log, np.arange(10)))
+                stream.release(math.inf)
+            stream.close()
+
+
+@forking
+def test_a_writer_process_outlives_no_parent(tmp_path):
+    """The simulating process dies without a word: its writer reads the end of the pipe and
+    leaves rather than waiting for rows forever."""
+    code = ("import os, sys, numpy as np\n"
+            "from sim.mentions_csv import ForkedCsvWriter\n"
+            f"f = open({str(tmp_path / 'm.csv')!r}, 'wb')\n"
+            "w = ForkedCsvWriter(f, ['twitter'], ['complaint'], ['team'])\n"
+            "print(w.child.pid, flush=True)\n"
+            "os._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.strip())
+    def running() -> bool:   # a zombie waiting for its new parent to reap it has left too
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(), "the writer process outlived its parent"
 
 
 def test_a_writer_failure_is_raised_not_lost():
@@ -108,8 +207,14 @@ def test_command_without_report_streams_the_same_file(scenario, tmp_path):  # no
         done = runner.invoke(main, ["run", str(path), "-o", str(tmp_path / out), "--seed", str(SEED),
                                     "--quiet", *extra])
         assert done.exit_code == 0, done.output
+    # one process, as a fresh command: the rows written by a process forked for them on Linux
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(path), "-o", str(tmp_path / "one"),
+                           "--seed", str(SEED), "--quiet", "--no-report", "--workers", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
     for name in ("mentions.csv", "summary.json", "timeseries.csv"):
-        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "kept" / name).read_bytes(), name
+        for out in ("streamed", "one"):
+            assert (tmp_path / out / name).read_bytes() == (tmp_path / "kept" / name).read_bytes(), (out, name)
     assert not (tmp_path / "streamed" / "report.html").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "s.yaml", "streamed"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "one", "s.yaml", "streamed"]
 
