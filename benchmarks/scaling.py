@@ -102,7 +102,9 @@ def main() -> int:
             cluster = None
             if label == running:
                 # started as docs/scaling.md advises for a cluster of one's own
-                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                from sim.distributed import CLUSTER_SETTINGS
+
+                with dask.config.set(CLUSTER_SETTINGS):
                     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                                        dashboard_address=None)
                 kwargs = {"dask": cluster.scheduler_address}

@@ -44,7 +44,7 @@ BASELINE_DAYS = 56  # baseline.yaml over 8 weeks (~40,000 mentions), warm-up fol
 PATIENCE = "10m"
 PATIENCE_MINUTES = 10.0  # the same, for the reference models
 BUDGET_SECONDS = 120.0  # fewer rounds (never below 3) when one round of every case is slow
-PROCESS_RUNS = 3  # whole-process runs per variant (median)
+PROCESS_RUNS = 5  # whole-process runs per variant (median)
 # mmc.yaml's queue, used when the scenario package cannot be read: 9/min, mean work 1 min, 10 agents.
 MMC_FALLBACK = (9.0, 1.0, 10)
 # Goals from the issue on speed and scale (ratios; "process" = whole `caresim run` process).

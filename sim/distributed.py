@@ -1,9 +1,11 @@
 """Replications on a Dask cluster: `--dask tcp://scheduler:8786`, or `--dask local` for a
 `LocalCluster` of worker processes on this machine. Dask is optional (`pip install caresim[dask]`).
 
-What a Dask run costs on top of local processes: starting the cluster and its workers importing
-caresim afresh, about half a second on 2 cores; closing it, about 0.2 s; and moving each replication's result to this process (with records kept, tens of
-megabytes of NumPy columns, which Dask sends as raw buffers beside a small pickle). The choices
+What a Dask run costs on top of local processes: loading Dask and starting the cluster, about
+half a second on 2 cores; closing it, a few hundredths; the event loops of the scheduler and
+the workers, which wake on timers of their own; and moving each replication's result to this
+process (with records kept, tens of megabytes of NumPy columns, which Dask sends as raw buffers
+beside a small pickle, or through files where the workers share this machine's). The choices
 below keep each of those as small as Dask allows.
 """
 from __future__ import annotations
@@ -17,6 +19,27 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from distributed import Client
 
+# The Dask configuration of a cluster that runs caresim: that of `--dask local`, and the one
+# docs/scaling.md advises for a cluster of one's own.
+# - Dask starts workers with MALLOC_TRIM_THRESHOLD_ so low that memory goes back to the system as
+#   soon as it is freed; a replication allocates and frees hundreds of MB, and every allocation
+#   would fault its pages in afresh (about 8 % slower with records kept).
+# - Every Dask server wakes every 20 ms to check that its event loop is not blocked; in a worker
+#   each wake-up waits for the interpreter lock and takes it from the replication. Once a
+#   second is enough for a warning.
+# - Dask's profiler samples every worker's stack a hundred times a second for a dashboard
+#   (about 1.5 % of each replication's time).
+# - Work stealing and the active memory manager have nothing to do for tasks of equal size
+#   whose results are each read once.
+# Tick, stealing and memory manager together: about 0.3 s off 20 month-long replications on
+# 2 workers.
+CLUSTER_SETTINGS = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.scheduler.active-memory-manager.start": False,
+}
 CONNECT_TIMEOUT = 1.0   # seconds to wait for a worker when checking it can be reached directly
 STOP_TIMEOUT = 0.5      # seconds a worker gets to stop after a failure before it is killed
 
@@ -39,6 +62,8 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
     from .arrivals.source import RunawayArrivals
     from .runner import ReplicationFailed
 
+    if address == "local":
+        _start_fork_server(task_fn.__module__)
     try:
         import dask
         from distributed import Client, LocalCluster, as_completed
@@ -46,23 +71,16 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
         raise RuntimeError("--dask needs the 'distributed' package: pip install 'caresim[dask]'") from None
     if address == "local":
         # Each worker imports the task's module while it starts, before it joins the scheduler,
-        # rather than on its first task; Dask's profiler, which samples every worker's stack
-        # a hundred times a second for a dashboard this cluster does not have, is off (about
-        # 1.5 % of each replication's time). Results come straight from the workers, which are
-        # on this machine, rather than through the scheduler: one hop fewer.
-        # Dask starts workers with MALLOC_TRIM_THRESHOLD_ so low that memory goes back to the
-        # system as soon as it is freed; a replication allocates and frees hundreds of MB, and
-        # every allocation would fault its pages in afresh (about 8 % slower with records kept).
-        # Workers are forked from a fresh server process rather than spawned, where the system
-        # can: each then skips starting an interpreter of its own (about 0.3 s off a 2-worker
-        # cluster's start on 2 cores).
-        settings = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+        # rather than on its first task. Results come straight from the workers, which are on
+        # this machine, rather than through the scheduler: one hop fewer.
+        settings = dict(CLUSTER_SETTINGS)
         if "forkserver" in multiprocessing.get_all_start_methods():
+            # forked from a server process rather than spawned: each worker then skips starting
+            # an interpreter of its own (about 0.3 s off a 2-worker cluster's start on 2 cores)
             settings["distributed.worker.multiprocessing-method"] = "forkserver"
         with dask.config.set(settings):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, preload=[task_fn.__module__],
-                                   config={"distributed.worker.profile.enabled": False})
+                                   dashboard_address=None, preload=[task_fn.__module__], config=settings)
         client = Client(cluster, direct_to_workers=True)
     else:
         cluster, client = None, Client(address)
@@ -96,6 +114,20 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
                     cluster.sync(_stop_workers, list(cluster.workers.values()))
             finally:
                 cluster.close()
+
+
+def _start_fork_server(module: str) -> None:
+    """Start the server the workers are forked from, with Dask and `module` loaded in it, before
+    this process loads Dask itself: the two loads then share the machine's cores (about 0.1 s
+    off the cluster's start on 2 cores). Dask would start it later, loading Dask alone, and
+    each worker would then load `module` itself. A server already running is left as it is."""
+    import importlib.util
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods() or importlib.util.find_spec("distributed") is None:
+        return
+    forkserver.set_forkserver_preload(["distributed", module])
+    forkserver.ensure_running()
 
 
 async def _stop_workers(workers: list) -> None:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from sim.output import mentions_csv, summary_json, timeseries_csv
 from sim.runner import ReplicationFailed, _simulate_task, execute, replication_seeds, run
@@ -93,6 +97,47 @@ def test_dask_local_cluster_gives_the_same_bytes(scenario, one_process):
     result = run(scenario, seed=SEED, workers=2, dask="local", on_done=lambda rep: finished.append(rep.index))
     assert sorted(finished) == list(range(REPLICATIONS))
     assert_same_bytes(outputs(result), one_process)
+
+
+def _worker_settings(task):
+    """A task reporting the Dask settings its worker runs with (no replication)."""
+    import dask
+
+    from sim.distributed import CLUSTER_SETTINGS
+    return SimpleNamespace(index=task[2], mentions=None, trim=os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                           settings={key: dask.config.get(key) for key in CLUSTER_SETTINGS})
+
+
+def test_dask_local_workers_run_with_the_cluster_settings():
+    """The cluster `--dask local` starts runs its workers as `CLUSTER_SETTINGS` says: Dask's
+    defaults (20 ms ticks, the profiler, a low malloc trim threshold) would each cost time."""
+    pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    from sim.distributed import CLUSTER_SETTINGS, run_on_dask
+
+    seen = []
+    run_on_dask(_worker_settings, [(None, None, i, False) for i in range(2)], "local", 2, seen.append)
+    assert len(seen) == 2
+    for worker in seen:
+        assert worker.settings == CLUSTER_SETTINGS
+        assert worker.trim is None
+
+
+def test_the_documented_cluster_settings_are_the_ones_used():
+    """docs/scaling.md gives the settings for a cluster of one's own as a Dask configuration
+    file: the same as `--dask local` uses."""
+    from sim.distributed import CLUSTER_SETTINGS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "scaling.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "MALLOC_TRIM_THRESHOLD_" in b)
+
+    def flat(tree, prefix=""):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    assert dict(flat(yaml.safe_load(block))) == CLUSTER_SETTINGS
 
 
 @pytest.fixture(scope="module")
