@@ -4,7 +4,7 @@ Streaming (`open_stream`) writes each replication's rows as the run settles them
 records need not be kept (the run still holds some 45 bytes per mention, for exact quantiles
 and the cascade trees, against several hundred for a record held and sorted). On a machine with
 a core to spare the rows are sorted, formatted and written by a process of their own
-(`ForkedCsvWriter`) while the simulation goes on. The bytes are those of the log in memory:
+(`CsvWriterProcess`) while the simulation goes on. The bytes are those of the log in memory:
 rows by arrival, then id.
 """
 from __future__ import annotations
@@ -56,11 +56,13 @@ class MentionsCsvStream:
     `add(record)` hands over settled records (columns as in `CSV_COLUMNS`, any order);
     `release(before)` says no record yet to come arrived before `before`, so every row held that
     arrived earlier is final: sorted, formatted and written. `close()` writes the rest. With
-    `threaded`, all but the handing over happens on the writer's thread.
+    `threaded`, all but the handing over happens on the writer's thread; with `owns_file`, the
+    file is closed with the stream.
     """
 
-    def __init__(self, file: BinaryIO, channels, types, pools, threaded: bool = True):
+    def __init__(self, file: BinaryIO, channels, types, pools, threaded: bool = True, owns_file: bool = False):
         self.file = file
+        self.owns_file = owns_file
         self.names = (tuple(channels), tuple(types), tuple(pools))
         self.batch: list[dict[str, np.ndarray]] = []     # handed over since the last release
         self.pending: list[dict[str, np.ndarray]] = []   # the writer's: held, not yet final
@@ -102,6 +104,8 @@ class MentionsCsvStream:
         if self.queue is not None:
             self.queue.put(None)
             self.thread.join()
+        if self.owns_file:
+            self.file.close()
 
     def _take(self, batch: list[dict[str, np.ndarray]], before: float) -> None:
         rows, self.pending = final_rows(self.pending + batch, before)
@@ -119,37 +123,40 @@ class MentionsCsvStream:
                 self.error = exc
 
 
-def open_stream(file: BinaryIO, channels, types, pools, spare_core: bool):
-    """A stream of rows into `file` (header already written): with a core to spare, a forked
-    writer process where forking is safe (Linux, this process single-threaded), else a writer
-    thread; with none, the rows are written by the simulating thread itself."""
-    if not spare_core:
-        return MentionsCsvStream(file, channels, types, pools, threaded=False)
-    if sys.platform.startswith("linux") and threading.active_count() == 1 \
-            and not multiprocessing.current_process().daemon:
-        return ForkedCsvWriter(file, channels, types, pools)
-    return MentionsCsvStream(file, channels, types, pools)
+def open_stream(path: str, channels, types, pools, spare_core: bool):
+    """A stream of rows appended to the file at `path` (its header already written).
+
+    With a core to spare, a writer process: forked where that is safe (Linux, this process
+    running no other thread), else started from multiprocessing's fork server; a writer thread
+    where neither can be had. With no core to spare, the simulating thread writes the rows."""
+    if spare_core and not multiprocessing.current_process().daemon:   # a daemon may not have children
+        if sys.platform.startswith("linux") and threading.active_count() == 1:
+            return CsvWriterProcess(path, channels, types, pools, "fork")
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            return CsvWriterProcess(path, channels, types, pools, "forkserver")
+    return MentionsCsvStream(open(path, "ab"), channels, types, pools, threaded=spare_core, owns_file=True)
 
 
-class ForkedCsvWriter:
+class CsvWriterProcess:
     """`MentionsCsvStream`'s interface, with the sorting, formatting and writing done by a child
-    process forked for it, the records reaching it through a pipe (some 150 bytes a row).
+    process that appends to the file at `path`, the records reaching it through a pipe (some
+    150 bytes a row).
 
     Not a thread: the simulation never lets go of the interpreter lock of its own accord, so a
     writer thread waits a switch interval (5 ms) to take it back after each of its NumPy calls,
     falls behind and ends up writing while the simulation waits for room in its queue. The
-    child has a core and an interpreter of its own. The file must be a real file, flushed: the
-    child writes through its inherited copy, and the parent must not write to it until `close`.
+    child has a core and an interpreter of its own. A forked child is ready at once; one from
+    the fork server first loads NumPy (about 0.1 s, while the simulation starts).
     """
 
-    def __init__(self, file: BinaryIO, channels, types, pools):
-        file.flush()
-        ctx = multiprocessing.get_context("fork")
+    def __init__(self, path: str, channels, types, pools, method: str = "fork"):
+        self.method = method     # how the child is started: "fork" or "forkserver"
+        ctx = multiprocessing.get_context(method)
         rows_in, self.rows = ctx.Pipe(duplex=False)
         self.answer, answer_out = ctx.Pipe(duplex=False)
         _widen(self.rows)
         names = (tuple(channels), tuple(types), tuple(pools))
-        self.child = ctx.Process(target=_child, args=(rows_in, self.rows, answer_out, file, names),
+        self.child = ctx.Process(target=_child, args=(rows_in, self.rows, answer_out, str(path), names),
                                  name="mentions.csv writer", daemon=True)
         self.child.start()
         rows_in.close()       # the child's ends: its exit then reads as a broken pipe here
@@ -222,11 +229,11 @@ def _widen(conn) -> None:
         pass
 
 
-def _child(rows, parent_end, answer, file: BinaryIO, names) -> None:
+def _child(rows, parent_end, answer, path: str, names) -> None:
     parent_end.close()        # else a parent that died would never read as the end of the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
     try:
-        stream = MentionsCsvStream(file, *names, threaded=False)
+        stream = MentionsCsvStream(open(path, "ab"), *names, threaded=False, owns_file=True)
         columns = []
         while True:
             message = rows.recv()
@@ -236,7 +243,6 @@ def _child(rows, parent_end, answer, file: BinaryIO, names) -> None:
                 stream.add({name: np.frombuffer(rows.recv_bytes(), dtype) for name, dtype in columns})
             elif message is None:
                 stream.close()
-                file.flush()
                 answer.send(None)
                 return
             else:

@@ -142,15 +142,14 @@ def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str, spare_core
     from .mentions_csv import HEADER, open_stream
 
     with open(path, "wb") as f:
-        if index == 0:
-            f.write(HEADER)
-        stream = open_stream(f, scenario.channels, scenario.types, scenario.pools, spare_core)
-        try:
-            rep = simulate(scenario, seed, index, keep_mentions=False, sink=stream)
-        except BaseException:
-            stream.close_quietly()
-            raise
-        stream.close()
+        f.write(HEADER if index == 0 else b"")
+    stream = open_stream(path, scenario.channels, scenario.types, scenario.pools, spare_core)
+    try:
+        rep = simulate(scenario, seed, index, keep_mentions=False, sink=stream)
+    except BaseException:
+        stream.close_quietly()
+        raise
+    stream.close()
     return rep
 
 

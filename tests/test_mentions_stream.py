@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from helpers import make_log
 from test_executors import REPLICATIONS, SEED, scenario  # noqa: F401  (a fixture)
 
 from sim.cli import main
-from sim.mentions_csv import HEADER, ForkedCsvWriter, MentionsCsvStream, open_stream
+from sim.mentions_csv import HEADER, CsvWriterProcess, MentionsCsvStream, open_stream
 from sim.output import join_files, mentions_csv, summary_json
 from sim.records import CSV_COLUMNS
 from sim.runner import run
@@ -59,9 +60,12 @@ def _records(log, rows):
 
 
 forking = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the writer process is forked on Linux only")
+from_server = pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),
+                                 reason="multiprocessing has no fork server here")
 
 
-@pytest.mark.parametrize("writer", ["inline", "thread", pytest.param("process", marks=forking)])
+@pytest.mark.parametrize("writer", ["inline", "thread", pytest.param("fork", marks=forking),
+                                    pytest.param("forkserver", marks=from_server)])
 def test_rows_come_out_in_order_whatever_the_settling_order(writer, tmp_path):
     """Mentions settle in their own time (arrival + a delay, some long), so records come out of
     arrival order, and some arrive at the same moment (then by id); released window by window
@@ -74,56 +78,58 @@ def test_rows_come_out_in_order_whatever_the_settling_order(writer, tmp_path):
     settles = arrival + rng.exponential(5.0, n) * (1 + 20 * (rng.random(n) < 0.05))
     log = make_log(arrival=arrival, id=rng.permutation(n), ack_done=settles, followers=rng.integers(0, 10_000, n))
     path = tmp_path / "mentions.csv"
-    with open(path, "wb") as f:
-        f.write(HEADER)
-        if writer == "process":
-            stream = ForkedCsvWriter(f, log.channels, log.types, log.pools)
-        else:
-            stream = MentionsCsvStream(f, log.channels, log.types, log.pools, threaded=writer == "thread")
-        releases = 1
-        for w1 in np.arange(10.0, settles.max() + 20.0, 10.0):
-            now = (settles >= w1 - 10.0) & (settles < w1)
-            stream.add(_records(log, rng.permutation(np.flatnonzero(now))))
-            waiting = arrival[settles >= w1]
-            before = min(w1, waiting.min()) if len(waiting) else w1
-            stream.release(before)
-            if writer == "inline":
-                f.flush()
-                times = [float(line.split(",")[3]) for line in path.read_text().splitlines()[1:]]
-                assert all(t < before for t in times[releases - 1:])
-                releases = len(times) + 1
-        stream.close()
+    path.write_bytes(HEADER)
+    if writer in ("fork", "forkserver"):
+        stream = CsvWriterProcess(path, log.channels, log.types, log.pools, writer)
+    else:
+        stream = MentionsCsvStream(open(path, "ab"), log.channels, log.types, log.pools,
+                                   threaded=writer == "thread", owns_file=True)
+    releases = 1
+    for w1 in np.arange(10.0, settles.max() + 20.0, 10.0):
+        now = (settles >= w1 - 10.0) & (settles < w1)
+        stream.add(_records(log, rng.permutation(np.flatnonzero(now))))
+        waiting = arrival[settles >= w1]
+        before = min(w1, waiting.min()) if len(waiting) else w1
+        stream.release(before)
+        if writer == "inline":
+            stream.file.flush()
+            times = [float(line.split(",")[3]) for line in path.read_text().splitlines()[1:]]
+            assert all(t < before for t in times[releases - 1:])
+            releases = len(times) + 1
+    stream.close()
     order = np.lexsort((np.asarray(log["id"]), arrival))
     assert path.read_bytes() == mentions_csv(log.select(order)).encode()
 
 
-def test_the_stream_is_a_process_only_with_a_core_to_spare_and_no_other_thread(tmp_path):
-    """Forking a process that runs other threads can copy a lock some thread holds: the rows
-    are then written by a thread; with no core to spare, by the simulating thread itself."""
+def test_the_writer_is_a_process_only_with_a_core_to_spare(tmp_path):
+    """With a core to spare the rows are written by a process of their own: forked when this
+    process runs no other thread (forking one that does can copy a lock some thread holds),
+    else from the fork server; with none, by the simulating thread itself."""
     log = make_log(arrival=np.arange(3.0))
-    with open(tmp_path / "m.csv", "wb") as f:
-        inline = open_stream(f, log.channels, log.types, log.pools, spare_core=False)
-        assert isinstance(inline, MentionsCsvStream) and inline.queue is None
-        inline.close()
+    path = tmp_path / "m.csv"
+    inline = open_stream(path, log.channels, log.types, log.pools, spare_core=False)
+    assert isinstance(inline, MentionsCsvStream) and inline.queue is None
+    inline.close()
+    assert inline.file.closed
+    if "forkserver" in multiprocessing.get_all_start_methods():
         stop = threading.Event()
         other = threading.Thread(target=stop.wait)
         other.start()
         try:
-            threaded = open_stream(f, log.channels, log.types, log.pools, spare_core=True)
+            served = open_stream(path, log.channels, log.types, log.pools, spare_core=True)
         finally:
             stop.set()
             other.join()
-        assert isinstance(threaded, MentionsCsvStream) and threaded.queue is not None
-        threaded.close()
+        assert isinstance(served, CsvWriterProcess)
+        assert served.method == "forkserver"
+        served.close()
     if sys.platform.startswith("linux"):   # in a fresh process: this one may run threads of earlier tests
-        code = ("import sys\n"
-                "from sim.mentions_csv import open_stream\n"
-                f"with open({str(tmp_path / 'm.csv')!r}, 'wb') as f:\n"
-                "    w = open_stream(f, ['twitter'], ['complaint'], ['team'], spare_core=True)\n"
-                "    print(type(w).__name__)\n"
-                "    w.close()\n")
+        code = ("from sim.mentions_csv import open_stream\n"
+                f"w = open_stream({str(path)!r}, ['twitter'], ['complaint'], ['team'], spare_core=True)\n"
+                "print(type(w).__name__, w.method)\n"
+                "w.close()\n")
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-        assert done.stdout.strip() == "ForkedCsvWriter", done.stderr
+        assert done.stdout.split() == ["CsvWriterProcess", "fork"], done.stderr
 
 
 @forking
@@ -131,13 +137,12 @@ def test_the_stream_is_a_process_only_with_a_core_to_spare_and_no_other_thread(t
 def test_a_writer_process_failure_is_raised_not_lost():
     """The process that writes meets a full disk: the run hears of it, with the disk's error."""
     log = make_log(arrival=np.arange(10.0))
-    with open("/dev/full", "wb") as full:
-        stream = ForkedCsvWriter(full, log.channels, log.types, log.pools)
-        with pytest.raises(OSError, match="No space"):
-            stream.add(_records(log, np.arange(10)))
-            stream.release(math.inf)
-            stream.close()
-        assert not stream.child.is_alive()
+    stream = CsvWriterProcess("/dev/full", log.channels, log.types, log.pools)
+    with pytest.raises(OSError, match="No space"):
+        stream.add(_records(log, np.arange(10)))
+        stream.release(math.inf)
+        stream.close()
+    assert not stream.child.is_alive()
 
 
 @forking
@@ -145,25 +150,23 @@ def test_a_writer_process_that_dies_is_reported(tmp_path):
     """Killed (out of memory, say): the next rows handed over fail with what happened, not
     with a broken pipe, and nothing is left running."""
     log = make_log(arrival=np.arange(10.0))
-    with open(tmp_path / "m.csv", "wb") as f:
-        stream = ForkedCsvWriter(f, log.channels, log.types, log.pools)
-        stream.child.kill()
-        stream.child.join()
-        with pytest.raises(RuntimeError, match="ended unexpectedly"):
-            for _ in range(100):     # a pipe can take a few before it knows
-                stream.add(_records(log, np.arange(10)))
-                stream.release(math.inf)
-            stream.close()
+    stream = CsvWriterProcess(tmp_path / "m.csv", log.channels, log.types, log.pools)
+    stream.child.kill()
+    stream.child.join()
+    with pytest.raises(RuntimeError, match="ended unexpectedly"):
+        for _ in range(100):     # a pipe can take a few before it knows
+            stream.add(_records(log, np.arange(10)))
+            stream.release(math.inf)
+        stream.close()
 
 
 @forking
 def test_a_writer_process_outlives_no_parent(tmp_path):
     """The simulating process dies without a word: its writer reads the end of the pipe and
     leaves rather than waiting for rows forever."""
-    code = ("import os, sys, numpy as np\n"
-            "from sim.mentions_csv import ForkedCsvWriter\n"
-            f"f = open({str(tmp_path / 'm.csv')!r}, 'wb')\n"
-            "w = ForkedCsvWriter(f, ['twitter'], ['complaint'], ['team'])\n"
+    code = ("import os\n"
+            "from sim.mentions_csv import CsvWriterProcess\n"
+            f"w = CsvWriterProcess({str(tmp_path / 'm.csv')!r}, ['twitter'], ['complaint'], ['team'])\n"
             "print(w.child.pid, flush=True)\n"
             "os._exit(0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
