@@ -71,3 +71,39 @@ def example_params() -> list:
         skip = pytest.mark.skip(reason=f"no shared example scenarios at {EXAMPLES} (not part of the repository)")
         return [pytest.param(None, id="examples", marks=skip)]
     return [pytest.param(p, id=f"examples/{p.name}") for p in files]
+
+
+# The scenario the executor and streaming tests run: seed and replications of their runs.
+SEED = 2024
+REPLICATIONS = 4
+
+
+def every_input_scenario():
+    """Every random input in play: two stages, schedules, patience, triage, a channel move,
+    cascades with the closed loop and an incident; two days so that it runs in a second."""
+    return parse_scenario({
+        "name": "executors", "horizon": "2d", "warmup": "6h", "seed": 1, "replications": REPLICATIONS,
+        "start": "2026-01-05T00:00", "report_interval": "1h",
+        "arrivals": {
+            "rate": "20/h", "daily_profile": "retail",
+            "types": {"complaint": 0.4, "question": 0.3, "noise": 0.3},
+            "channels": {"twitter": 0.6, "facebook": 0.4},
+            "cascades": {"branching": 0.2, "reach_elasticity": 0.2, "max_branching": 0.8, "decay": "30m",
+                         "breach_boost": 2.0},
+            "incidents": [{"at": "1d 19:00", "mentions": 150, "decay": "1h"}],
+        },
+        "expectations": {"acknowledge": {"default": {"median": "1h", "sigma": 1.0}},
+                         "resolve": {"default": {"median": "1d", "sigma": 1.0}},
+                         "patience": {"default": {"mean": "4h"}}},
+        "pools": {
+            "social": {"schedule": [{"days": "daily", "from": "07:00", "to": "23:00", "agents": 2},
+                                    {"days": "daily", "from": "23:00", "to": "07:00", "agents": 1}]},
+            "specialists": {"agents": 1, "stages": ["resolve"]},
+        },
+        "handling": {"acknowledge": {"dist": "lognormal", "mean": "1.5m", "cv": 0.6},
+                     "resolve": {"complaint": {"dist": "lognormal", "mean": "8m", "cv": 1.0},
+                                 "default": {"dist": "exponential", "mean": "3m"}}},
+        "routing": {"resolve": {"complaint": "specialists"},
+                    "move_channel": {"share": 0.3, "delay": "30m", "follow_through": 0.8}},
+        "policy": {"respond_to": ["complaint", "question"], "triage_accuracy": 0.9},
+    })

@@ -15,12 +15,11 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from helpers import REPLICATIONS, SEED, every_input_scenario
+
 from sim.output import mentions_csv, summary_json, timeseries_csv
 from sim.runner import ReplicationFailed, _simulate_task, execute, replication_seeds, run
-from sim.scenario import parse_scenario
 
-SEED = 2024
-REPLICATIONS = 4
 
 
 def outputs(result) -> dict[str, str]:
@@ -33,34 +32,7 @@ def outputs(result) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def scenario():
-    """Every random input in play: two stages, schedules, patience, triage, a channel move,
-    cascades with the closed loop and an incident; two days so that it runs in a second."""
-    return parse_scenario({
-        "name": "executors", "horizon": "2d", "warmup": "6h", "seed": 1, "replications": REPLICATIONS,
-        "start": "2026-01-05T00:00", "report_interval": "1h",
-        "arrivals": {
-            "rate": "20/h", "daily_profile": "retail",
-            "types": {"complaint": 0.4, "question": 0.3, "noise": 0.3},
-            "channels": {"twitter": 0.6, "facebook": 0.4},
-            "cascades": {"branching": 0.2, "reach_elasticity": 0.2, "max_branching": 0.8, "decay": "30m",
-                         "breach_boost": 2.0},
-            "incidents": [{"at": "1d 19:00", "mentions": 150, "decay": "1h"}],
-        },
-        "expectations": {"acknowledge": {"default": {"median": "1h", "sigma": 1.0}},
-                         "resolve": {"default": {"median": "1d", "sigma": 1.0}},
-                         "patience": {"default": {"mean": "4h"}}},
-        "pools": {
-            "social": {"schedule": [{"days": "daily", "from": "07:00", "to": "23:00", "agents": 2},
-                                    {"days": "daily", "from": "23:00", "to": "07:00", "agents": 1}]},
-            "specialists": {"agents": 1, "stages": ["resolve"]},
-        },
-        "handling": {"acknowledge": {"dist": "lognormal", "mean": "1.5m", "cv": 0.6},
-                     "resolve": {"complaint": {"dist": "lognormal", "mean": "8m", "cv": 1.0},
-                                 "default": {"dist": "exponential", "mean": "3m"}}},
-        "routing": {"resolve": {"complaint": "specialists"},
-                    "move_channel": {"share": 0.3, "delay": "30m", "follow_through": 0.8}},
-        "policy": {"respond_to": ["complaint", "question"], "triage_accuracy": 0.9},
-    })
+    return every_input_scenario()
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +260,30 @@ def test_a_replication_that_kills_every_worker_it_meets_is_named(cluster):
 
     with pytest.raises(ReplicationFailed, match=r"replication 7 failed on the cluster .*rerun it alone"):
         run_on_dask(_always_dies, [(None, None, 7, None)], cluster, 2, lambda rep: None)
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_workers_default_to_every_core(scenario, tmp_path, monkeypatch, command):
+    """Without `--workers`, `caresim run` and `caresim compare` run replications on every core,
+    as the option's help says."""
+    import sim.runner
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    seen = []
+    real = sim.runner.run
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim.runner, "run", spy)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False), encoding="utf-8")
+    files = [str(path)] if command == "run" else [str(path), str(path)]
+    done = CliRunner().invoke(main, [command, *files, "-o", str(tmp_path / "out"), "--replications", "2",
+                                     "--no-report", "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert seen == [3] * len(files)

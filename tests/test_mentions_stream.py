@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import make_log
-from test_executors import REPLICATIONS, SEED, scenario  # noqa: F401  (a fixture)
+from helpers import REPLICATIONS, SEED, every_input_scenario, make_log
 
 from sim.cli import main
 from sim.mentions_csv import HEADER, CsvWriterProcess, MentionsCsvStream, open_stream
@@ -31,13 +30,18 @@ from sim.runner import run
 
 
 @pytest.fixture(scope="module")
-def kept(scenario):  # noqa: F811
+def scenario():
+    return every_input_scenario()
+
+
+@pytest.fixture(scope="module")
+def kept(scenario):
     return run(scenario, seed=SEED)
 
 
 @pytest.mark.parametrize("executor", [{"workers": 1}, {"workers": 2}, {"workers": 2, "dask": "local"}],
                          ids=["one process", "local processes", "dask local"])
-def test_streamed_pieces_are_the_kept_records(scenario, kept, tmp_path, executor):  # noqa: F811
+def test_streamed_pieces_are_the_kept_records(scenario, kept, tmp_path, executor):
     """Cascades with the closed loop, a warm-up, an incident, two stages, channel moves: the
     pieces joined (written by whichever worker ran each replication: the workers of a
     `LocalCluster` too) are the bytes of the kept records, and the summary (largest_cascade
@@ -200,7 +204,7 @@ def test_a_writer_failure_is_raised_not_lost():
         stream.close()
 
 
-def test_command_without_report_streams_the_same_file(scenario, tmp_path):  # noqa: F811
+def test_command_without_report_streams_the_same_file(scenario, tmp_path):
     """`caresim run --no-report` writes mentions.csv as the run goes; the file is the one a run
     drawing its report writes from the records it keeps, and nothing is left beside it."""
     path = tmp_path / "s.yaml"
