@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..records import (BOOL_COLUMNS, CSV_COLUMNS, INT_COLUMNS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS,
-                       MentionLog, TimeSeries, arrival_order)
+                       MentionLog, TimeSeries, final_rows)
 from .model import CareModel
 from .pools import scheduled_agent_minutes
 from .table import DROP
@@ -207,25 +207,12 @@ class Collector:
         """All kept records, sorted by arrival (None when records were not kept)."""
         if not self.keep:
             return None
-        parts = [p for p in self.parts if len(p["id"])]
-        if not parts:   # nobody arrived: an empty log, not "records not kept"
-            empty = {name: np.zeros(0, dtype=float) for name in TIME_COLUMNS}
-            empty.update({name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS})
-            empty.update({name: np.zeros(0, dtype=bool) for name in BOOL_COLUMNS})
-            return self.log({name: empty[name] for name in CSV_COLUMNS})
-        order = arrival_order(np.concatenate([p["arrival"] for p in parts]), np.concatenate([p["id"] for p in parts]))
-        # each part's rows go straight to their sorted places: one copy of every column, not two
-        place = np.empty(len(order), dtype=np.int64)
-        place[order] = np.arange(len(order))
-        columns = {}
-        for k in parts[0]:
-            out = np.empty(len(order), dtype=parts[0][k].dtype)
-            at = 0
-            for p in parts:
-                out[place[at:at + len(p[k])]] = p[k]
-                at += len(p[k])
-            columns[k] = out
-        return self.log(columns)
+        rows, _ = final_rows(self.parts, math.inf)
+        if rows is None:   # nobody arrived: an empty log, not "records not kept"
+            rows = {name: np.zeros(0, dtype=float) for name in TIME_COLUMNS}
+            rows.update({name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS})
+            rows.update({name: np.zeros(0, dtype=bool) for name in BOOL_COLUMNS})
+        return self.log({name: rows[name] for name in CSV_COLUMNS})
 
     def series(self) -> tuple[TimeSeries, dict[str, float], dict[str, float]]:
         """(time series, agent hours per pool, busy hours per pool)."""
