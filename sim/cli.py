@@ -127,7 +127,7 @@ def output_folders(loaded: list[tuple[Path, Scenario]], output: str | None) -> l
 def execution_options(command):
     """Options every command that runs replications shares: how, and how much it says."""
     for option in reversed((
-        click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: all cores)."),
+        click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: every core this process may use)."),
         click.option("--no-report", is_flag=True, help="Skip plots and report.html."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either)."),
         click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s)."),

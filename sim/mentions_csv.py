@@ -166,9 +166,12 @@ class CsvWriterProcess:
     def add(self, record: dict[str, np.ndarray]) -> None:
         if not len(record["arrival"]):
             return
+        columns = [(k, v.dtype.str) for k, v in record.items()]
         if self.columns is None:
-            self.columns = [(k, v.dtype.str) for k, v in record.items()]
-            self._send(self.columns)
+            self.columns = columns
+            self._send(columns)
+        elif columns != self.columns:   # the child reads raw bytes by the first record's types
+            raise ValueError(f"record columns {columns} differ from the first record's {self.columns}")
         self._send("rows")
         for name, _ in self.columns:
             self._send(np.ascontiguousarray(record[name]), raw=True)
@@ -212,6 +215,8 @@ class CsvWriterProcess:
             return self.answer.recv()
         except (EOFError, OSError):
             return self._died()
+        except Exception as exc:   # noqa: BLE001 - an answer that does not unpickle here
+            return RuntimeError(f"the process writing mentions.csv failed: {exc!r}")
 
     def _died(self) -> RuntimeError:
         self.child.join(timeout=10)
@@ -243,7 +248,10 @@ def _child(rows, parent_end, answer, path: str, names) -> None:
                 stream.add({name: np.frombuffer(rows.recv_bytes(), dtype) for name, dtype in columns})
             elif message is None:
                 stream.close()
-                answer.send(None)
+                try:
+                    answer.send(None)
+                except OSError:   # the parent has gone
+                    pass
                 return
             else:
                 stream.release(message)
@@ -252,5 +260,10 @@ def _child(rows, parent_end, answer, path: str, names) -> None:
     except BaseException as exc:  # noqa: BLE001 - handed to the parent
         try:
             answer.send(exc)
+        except OSError:       # the parent has gone
+            pass
         except Exception:     # noqa: BLE001 - an exception that does not pickle
-            answer.send(RuntimeError(f"writing mentions.csv: {exc!r}"))
+            try:
+                answer.send(RuntimeError(f"writing mentions.csv: {exc!r}"))
+            except OSError:
+                pass

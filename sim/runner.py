@@ -146,15 +146,23 @@ def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str, spare_core
     stream = open_stream(path, scenario.channels, scenario.types, scenario.pools, spare_core)
     try:
         rep = simulate(scenario, seed, index, keep_mentions=False, sink=stream)
+        stream.close()        # waits for the writer: Ctrl-C here must stop it too
     except BaseException:
         stream.close_quietly()
         raise
-    stream.close()
     return rep
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system tells)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
 def default_workers() -> int:
-    return max(os.cpu_count() or 1, 1)
+    return usable_cores()
 
 
 def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None) -> list[Replication]:
@@ -222,7 +230,7 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     # a core to spare for writing mentions.csv beside each simulating process (a Dask cluster's
     # workers are taken to fill their machines)
     simulating = 1 if workers <= 1 or n <= 1 else min(workers, n)
-    spare_core = dask is None and simulating < (os.cpu_count() or 1)
+    spare_core = dask is None and 2 * simulating <= usable_cores()
     tasks = [(scenario, s, i, keep_mentions and not parts, parts[i] if parts else None, spare_core)
              for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)

@@ -80,18 +80,30 @@ def _worker_settings(task):
                            settings={key: dask.config.get(key) for key in CLUSTER_SETTINGS})
 
 
-def test_dask_local_workers_run_with_the_cluster_settings():
-    """The cluster `--dask local` starts runs its workers as `CLUSTER_SETTINGS` says: Dask's
-    defaults (20 ms ticks, the profiler, a low malloc trim threshold) would each cost time."""
-    pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+def test_dask_local_workers_run_with_the_cluster_settings(monkeypatch):
+    """The cluster `--dask local` starts runs as `CLUSTER_SETTINGS` says: its workers with
+    1 s ticks, no profiler and Dask's low malloc trim threshold undone, its scheduler without
+    work stealing or the active memory manager. Dask's defaults would each cost time."""
+    distributed = pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
     from sim.distributed import CLUSTER_SETTINGS, run_on_dask
 
+    clusters = []
+
+    class Recorded(distributed.LocalCluster):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            clusters.append(self)
+
+    monkeypatch.setattr(distributed, "LocalCluster", Recorded)
     seen = []
     run_on_dask(_worker_settings, [(None, None, i, False) for i in range(2)], "local", 2, seen.append)
     assert len(seen) == 2
     for worker in seen:
         assert worker.settings == CLUSTER_SETTINGS
         assert worker.trim is None
+    [cluster] = clusters
+    assert "stealing" not in cluster.scheduler.extensions
+    assert not cluster.scheduler.extensions["amm"].running
 
 
 def test_the_documented_cluster_settings_are_the_ones_used():
@@ -279,6 +291,7 @@ def test_workers_default_to_every_core(scenario, tmp_path, monkeypatch, command)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sim.runner, "run", spy)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False), encoding="utf-8")

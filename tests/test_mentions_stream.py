@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,13 +76,24 @@ def test_rows_come_out_in_order_whatever_the_settling_order(writer, tmp_path):
     arrival order, and some arrive at the same moment (then by id); released window by window
     at the earliest arrival still to settle, as the collector does: the bytes of the whole log
     sorted in memory, whoever writes them. A release never writes a row that arrived at or
-    after it."""
+    after it. The forked writer is tried from a fresh process: this one may run threads left by
+    earlier tests, which a fork must not copy (`open_stream` never forks then)."""
+    path = tmp_path / "mentions.csv"
+    if writer != "fork":
+        check_streamed_order(writer, path)
+        return
+    code = f"import pathlib, test_mentions_stream as t\nt.check_streamed_order('fork', pathlib.Path({str(path)!r}))\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def check_streamed_order(writer: str, path: Path) -> None:
     rng = np.random.default_rng(5)
     n = 2000
     arrival = np.round(rng.uniform(0, 100, n), 1)          # rounded: many ties
     settles = arrival + rng.exponential(5.0, n) * (1 + 20 * (rng.random(n) < 0.05))
     log = make_log(arrival=arrival, id=rng.permutation(n), ack_done=settles, followers=rng.integers(0, 10_000, n))
-    path = tmp_path / "mentions.csv"
     path.write_bytes(HEADER)
     if writer in ("fork", "forkserver"):
         stream = CsvWriterProcess(path, log.channels, log.types, log.pools, writer)
@@ -136,12 +148,13 @@ def test_the_writer_is_a_process_only_with_a_core_to_spare(tmp_path):
         assert done.stdout.split() == ["CsvWriterProcess", "fork"], done.stderr
 
 
-@forking
+@from_server
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
 def test_a_writer_process_failure_is_raised_not_lost():
-    """The process that writes meets a full disk: the run hears of it, with the disk's error."""
+    """The process that writes meets a full disk: the run hears of it, with the disk's error.
+    (From the fork server: this process may run threads of earlier tests, see above.)"""
     log = make_log(arrival=np.arange(10.0))
-    stream = CsvWriterProcess("/dev/full", log.channels, log.types, log.pools)
+    stream = CsvWriterProcess("/dev/full", log.channels, log.types, log.pools, "forkserver")
     with pytest.raises(OSError, match="No space"):
         stream.add(_records(log, np.arange(10)))
         stream.release(math.inf)
@@ -149,12 +162,12 @@ def test_a_writer_process_failure_is_raised_not_lost():
     assert not stream.child.is_alive()
 
 
-@forking
+@from_server
 def test_a_writer_process_that_dies_is_reported(tmp_path):
     """Killed (out of memory, say): the next rows handed over fail with what happened, not
     with a broken pipe, and nothing is left running."""
     log = make_log(arrival=np.arange(10.0))
-    stream = CsvWriterProcess(tmp_path / "m.csv", log.channels, log.types, log.pools)
+    stream = CsvWriterProcess(tmp_path / "m.csv", log.channels, log.types, log.pools, "forkserver")
     stream.child.kill()
     stream.child.join()
     with pytest.raises(RuntimeError, match="ended unexpectedly"):
@@ -162,6 +175,39 @@ def test_a_writer_process_that_dies_is_reported(tmp_path):
             stream.add(_records(log, np.arange(10)))
             stream.release(math.inf)
         stream.close()
+
+
+@from_server
+def test_a_run_that_fails_stops_its_writer(tmp_path):
+    """The simulation fails mid-run: the writer is stopped at once, leaves in good order, and
+    the file holds the rows released before the failure and nothing after."""
+    log = make_log(arrival=np.arange(10.0))
+    path = tmp_path / "m.csv"
+    path.write_bytes(HEADER)
+    stream = CsvWriterProcess(path, log.channels, log.types, log.pools, "forkserver")
+    stream.add(_records(log, np.arange(10)))
+    stream.release(5.0)                        # rows arrived at 0..4 are final
+    started = time.monotonic()
+    stream.close_quietly()
+    assert time.monotonic() - started < 10
+    assert stream.child.exitcode == 0
+    assert path.read_bytes() == mentions_csv(log.select(np.arange(5))).encode()
+
+
+@from_server
+def test_records_of_other_column_types_are_refused(tmp_path):
+    """The writer reads each column's raw bytes by the types of the first record: a later
+    record of other types would be misread, so it is refused."""
+    log = make_log(arrival=np.arange(10.0))
+    stream = CsvWriterProcess(tmp_path / "m.csv", log.channels, log.types, log.pools, "forkserver")
+    try:
+        stream.add(_records(log, np.arange(5)))
+        other = _records(log, np.arange(5, 10))
+        other["id"] = other["id"].astype(np.int32)
+        with pytest.raises(ValueError, match="differ"):
+            stream.add(other)
+    finally:
+        stream.close_quietly()
 
 
 @forking
