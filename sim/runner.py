@@ -123,14 +123,18 @@ class ReplicationFailed(RuntimeError):
     """A replication raised: names which one, so it can be rerun alone with the same seed."""
 
 
-def _simulate_task(args):
+def _simulate_task(args, records_to: str | None = None):
     """(scenario, seed, index, keep_mentions[, mentions_csv, spare_core]) -> Replication; with a
     path for `mentions_csv`, the replication's rows are written there as it runs (the header
-    too, for replication 0) rather than kept, by a process of their own if `spare_core`."""
+    too, for replication 0) rather than kept, by a process of their own if `spare_core`. With
+    a folder `records_to` (`sim.spool`), kept records are written there as they become final."""
     scenario, seed, index, keep, *to_file = args
     try:
         if to_file and to_file[0] is not None:
             return _simulate_to_csv(scenario, seed, index, *to_file)
+        if keep and records_to is not None:
+            from .spool import simulate_to_files
+            return simulate_to_files(scenario, seed, index, records_to)
         return simulate(scenario, seed, index, keep)
     except RunawayArrivals:
         raise

@@ -2,13 +2,16 @@
 
 A month of records is some 60 MB of NumPy columns. Sent back through `ProcessPoolExecutor`'s
 pipe, 64 KB at a time, it costs the calling process about a tenth of a second of CPU per
-replication, taken from the workers on a small machine. Instead the worker saves each column
-as a `.npy` file in a folder the caller made for the run, and the caller maps the files
-(copy-on-write, so the columns behave as ordinary arrays) and removes them at once: the data
-crosses over through the page cache, at the cost of one write.
+replication, taken from the workers on a small machine. Instead the worker writes each column
+to a file in a folder the caller made for the run, and the caller maps the files (copy-on-write,
+so the columns behave as ordinary arrays) and removes them at once: the data crosses over
+through the page cache, at the cost of one write. A simulated replication writes its records
+there as they become final (`RecordFiles`), rather than holding them all and writing them at
+the end: a month of records is then never held, nor sorted and copied whole.
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -19,17 +22,86 @@ from typing import Callable
 
 import numpy as np
 
-from .records import MentionLog, Replication
+from .records import MentionLog, Replication, final_rows
 
 
 @dataclass(frozen=True)
 class SpooledLog:
-    """Where a replication's record columns were saved, and what names their codes stand for."""
+    """Where a replication's record columns were written (raw bytes, `rows` values of each
+    column's dtype), and what names their codes stand for."""
 
     paths: dict[str, str]
+    dtypes: dict[str, str]
+    rows: int
     channels: tuple[str, ...]
     types: tuple[str, ...]
     pools: tuple[str, ...]
+
+
+class RecordFiles:
+    """A `simulate` sink that appends a replication's records, as they become final (in the
+    order of `mentions.csv`), to one file per column in `folder`."""
+
+    def __init__(self, folder: str, index: int):
+        self.prefix = os.path.join(folder, f"{index}-")
+        self.files: dict = {}
+        self.dtypes: dict[str, str] = {}
+        self.rows = 0
+        self.batch: list[dict[str, np.ndarray]] = []
+        self.pending: list[dict[str, np.ndarray]] = []
+
+    def add(self, record: dict[str, np.ndarray]) -> None:
+        if len(record["arrival"]):
+            self.batch.append(record)
+
+    def release(self, before: float) -> None:
+        rows, self.pending = final_rows(self.pending + self.batch, before)
+        self.batch = []
+        if rows is None:
+            return
+        for name, column in rows.items():
+            if name not in self.files:
+                self.files[name] = open(self.prefix + name, "wb")
+                self.dtypes[name] = column.dtype.str
+            elif column.dtype.str != self.dtypes[name]:
+                raise ValueError(f"column {name} changed type: {column.dtype} after {self.dtypes[name]}")
+            self.files[name].write(np.ascontiguousarray(column).data)
+        self.rows += len(rows["arrival"])
+
+    def close(self, channels, types, pools) -> SpooledLog:
+        """Write the rest; where the columns are (no files if there were no records)."""
+        self.release(math.inf)
+        paths = {name: f.name for name, f in self.files.items()}
+        for f in self.files.values():
+            f.close()
+        return SpooledLog(paths, dict(self.dtypes), self.rows, tuple(channels), tuple(types), tuple(pools))
+
+    def discard(self) -> None:
+        for f in self.files.values():
+            f.close()
+            if os.path.exists(f.name):
+                os.remove(f.name)
+
+
+def simulate_to_files(scenario, seed, index: int, folder: str) -> Replication:
+    """One replication whose records are written to `folder` as they become final; where the
+    folder takes no more (a full disk), the replication is run again keeping its records, which
+    then take the pipe. Same seed, same replication: the two give the same records."""
+    from .runner import simulate
+
+    sink = RecordFiles(folder, index)
+    try:
+        rep = simulate(scenario, seed, index, keep_mentions=False, sink=sink)
+        log = sink.close(scenario.channels, scenario.types, scenario.pools)
+    except OSError:
+        sink.discard()
+        return simulate(scenario, seed, index, keep_mentions=True)
+    except BaseException:
+        sink.discard()
+        raise
+    if not log.rows:                  # nobody arrived: an empty log, as the records kept give
+        return simulate(scenario, seed, index, keep_mentions=True)
+    return replace(rep, mentions=log)
 
 
 @dataclass(frozen=True)
@@ -50,26 +122,30 @@ def through_files(task_fn, done):
 
 
 def spooling(task_fn, folder: str | Path):
-    """`task_fn`, whose result's records are saved in `folder` (picklable, for a process pool)."""
+    """`task_fn`, whose result's records go through `folder` (picklable, for a process pool).
+
+    A task function takes the task and, where workers share this machine's files, the folder
+    its records may be written to (`records_to`); it returns a replication whose records are
+    in memory, which are then written to the folder, or already there (a `SpooledLog`)."""
     return partial(_run_spooled, task_fn, str(folder))
 
 
 def _run_spooled(task_fn, folder: str, task) -> Replication:
-    rep = task_fn(task)
+    rep = task_fn(task, records_to=folder)
     log = rep.mentions
-    if log is None:
+    if log is None or isinstance(log, SpooledLog):
         return rep
-    paths = {}
+    paths, dtypes = {}, {}
     try:
         for name, column in log.columns.items():
-            paths[name] = os.path.join(folder, f"{rep.index}-{name}.npy")
-            np.save(paths[name], column)
+            paths[name], dtypes[name] = os.path.join(folder, f"{rep.index}-{name}"), column.dtype.str
+            np.ascontiguousarray(column).tofile(paths[name])
     except OSError:                 # no room for the files: the records take the pipe after all
         for path in paths.values():
             if os.path.exists(path):
                 os.remove(path)
         return rep
-    return replace(rep, mentions=SpooledLog(paths, log.channels, log.types, log.pools))
+    return replace(rep, mentions=SpooledLog(paths, dtypes, len(log), log.channels, log.types, log.pools))
 
 
 def unspooled(rep: Replication) -> Replication:
@@ -77,15 +153,19 @@ def unspooled(rep: Replication) -> Replication:
     log = rep.mentions
     if not isinstance(log, SpooledLog):
         return rep
-    columns = {name: _take(path) for name, path in log.paths.items()}
+    columns = {name: _take(path, np.dtype(log.dtypes[name]), log.rows) for name, path in log.paths.items()}
     return replace(rep, mentions=MentionLog(columns, log.channels, log.types, log.pools))
 
 
-def _take(path: str) -> np.ndarray:
+def _take(path: str, dtype: np.dtype, rows: int) -> np.ndarray:
+    if not rows:
+        os.remove(path)
+        return np.empty(0, dtype=dtype)
     try:
-        column = np.asarray(np.load(path, mmap_mode="c"))   # mapped: no copy until written to
+        # mapped: no copy until written to
+        column = np.asarray(np.memmap(path, dtype=dtype, mode="c", shape=(rows,)))
         os.remove(path)                         # the mapping outlives the name (POSIX)
     except OSError:                             # a system that will not remove a mapped file
-        column = np.load(path)
+        column = np.fromfile(path, dtype=dtype, count=rows)
         os.remove(path)
     return column

@@ -71,7 +71,7 @@ def test_dask_local_cluster_gives_the_same_bytes(scenario, one_process):
     assert_same_bytes(outputs(result), one_process)
 
 
-def _worker_settings(task):
+def _worker_settings(task, records_to=None):
     """A task reporting the Dask settings its worker runs with (no replication)."""
     import dask
 
@@ -188,7 +188,7 @@ def test_a_failing_replication_is_named(scenario, executor, request):
         execute(tasks, **kwargs)
 
 
-def _dies_the_first_time(task):
+def _dies_the_first_time(task, records_to=None):
     """Replication task whose worker process dies (as a machine going down would) the first time
     it is tried; the marker file says whether it has been."""
     marker, _, _, inner = task
@@ -196,7 +196,7 @@ def _dies_the_first_time(task):
         with open(marker, "w"):
             pass
         os._exit(1)
-    return _simulate_task(inner)
+    return _simulate_task(inner, records_to)
 
 
 def test_a_replication_whose_worker_dies_is_run_again(scenario, cluster, tmp_path):
@@ -216,11 +216,11 @@ def test_a_replication_whose_worker_dies_is_run_again(scenario, cluster, tmp_pat
         assert json.dumps(rep.metrics) == json.dumps(alone.metrics)   # NaN-proof equality
 
 
-def _dies_at_one(task):
+def _dies_at_one(task, records_to=None):
     """Replication 1's worker process dies (killed, out of memory); the others run."""
     if task[2] == 1:
         os._exit(1)
-    return _simulate_task(task)
+    return _simulate_task(task, records_to)
 
 
 def test_a_local_worker_that_dies_is_reported_with_its_replication(scenario, monkeypatch):
@@ -261,7 +261,7 @@ def test_progress_is_reported_as_replications_finish(scenario, executor):
     assert finished == [1, 0]
 
 
-def _always_dies(task):
+def _always_dies(task, records_to=None):
     os._exit(1)
 
 

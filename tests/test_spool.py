@@ -45,3 +45,31 @@ def test_records_take_the_pipe_when_the_folder_will_not_take_them(tmp_path):
     rep = spooling(_simulate_task, missing)((scenario, replication_seeds(3, 1)[0], 0, True))
     assert not isinstance(rep.mentions, SpooledLog) and len(rep.mentions) > 100
     assert unspooled(rep) is rep
+
+
+def test_a_folder_that_fills_up_mid_run_costs_a_rerun_not_the_records(tmp_path, monkeypatch):
+    """The disk fills while a replication writes its records: what it wrote is removed, the
+    replication runs again keeping its records (same seed, same records), and they come back
+    whole."""
+    import sim.spool
+
+    scenario = one_day().model_copy(update={"horizon": 3 * 1440.0})
+    task = (scenario, replication_seeds(3, 1)[0], 0, True)
+    direct = _simulate_task(task)
+    real = sim.spool.RecordFiles.release
+    calls = []
+
+    def fills_up(self, before):
+        calls.append(before)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(self, before)
+
+    monkeypatch.setattr(sim.spool.RecordFiles, "release", fills_up)
+    sent = spooling(_simulate_task, tmp_path)(task)
+    assert len(calls) == 2                       # the second day's rows met the full disk
+    back = unspooled(sent)
+    assert list(tmp_path.iterdir()) == []
+    for name, column in direct.mentions.columns.items():
+        np.testing.assert_array_equal(back.mentions[name], column, err_msg=name)
+    assert back.metrics == direct.metrics
