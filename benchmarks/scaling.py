@@ -11,9 +11,9 @@ warm-up, about 390,000 mentions a replication) through `sim.runner.run` on:
   `--dask tcp://host:8786` does on a cluster that outlives the run).
 
 The sweep is a month per replication, not the file's 16 days: a staffing or policy study looks
-at weeks to months of a large brand, and a Dask cluster started for the sweep costs about 0.7 s
-(start 2 workers that import caresim afresh, close them) whatever the sweep's length. On
-replications of half a second that fixed cost alone would take the speed-up from 2 to 1.75.
+at weeks to months of a large brand, and a Dask cluster started for the sweep costs about half
+a second (load Dask, start 2 workers, close them) whatever the sweep's length. On replications
+of half a second that fixed cost alone would take the speed-up from 2 to 1.8.
 
 The process runs under the settings the `caresim` command gives itself (sim/cli.py: one BLAS
 thread, no huge-page advice, heap slack), which its workers inherit.
