@@ -20,7 +20,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from . import csv_bytes
-from .records import CSV_COLUMNS, MentionLog, category_names, final_rows
+from .records import CSV_COLUMNS, HeldRecords, MentionLog, category_names
 
 TIME_DECIMALS = 4
 # Rows formatted at a time: bounds the byte matrices (a few hundred bytes a row) in memory.
@@ -65,7 +65,7 @@ class MentionsCsvStream:
         self.owns_file = owns_file
         self.names = (tuple(channels), tuple(types), tuple(pools))
         self.batch: list[dict[str, np.ndarray]] = []     # handed over since the last release
-        self.pending: list[dict[str, np.ndarray]] = []   # the writer's: held, not yet final
+        self.held = HeldRecords()                        # the writer's: not yet final
         self.error: BaseException | None = None
         self.queue: queue.Queue | None = None
         if threaded:
@@ -108,7 +108,9 @@ class MentionsCsvStream:
             self.file.close()
 
     def _take(self, batch: list[dict[str, np.ndarray]], before: float) -> None:
-        rows, self.pending = final_rows(self.pending + batch, before)
+        for record in batch:
+            self.held.add(record)
+        rows = self.held.take(before)
         if rows is not None:
             for chunk in row_chunks(MentionLog({k: rows[k] for k in CSV_COLUMNS}, *self.names)):
                 self.file.write(chunk)

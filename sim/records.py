@@ -120,6 +120,30 @@ def final_rows(held: list[dict[str, np.ndarray]], before: float) -> tuple[dict[s
     return rows, rest
 
 
+class HeldRecords:
+    """Settled records held until they are final: `add` them as they settle, in any order;
+    `take(before)` returns those that arrived before `before`, in the order of `mentions.csv`
+    (None if none), and keeps the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(self, record: dict[str, np.ndarray]) -> None:
+        if len(record["arrival"]):
+            self.parts.append(record)
+
+    def take(self, before: float) -> dict[str, np.ndarray] | None:
+        rows, self.parts = final_rows(self.parts, before)
+        return rows
+
+
+def empty_columns() -> dict[str, np.ndarray]:
+    """The columns of a log without a row (nobody arrived), in the order of `CSV_COLUMNS`."""
+    dtypes = {**{name: float for name in TIME_COLUMNS}, **{name: np.int64 for name in INT_COLUMNS},
+              **{name: bool for name in BOOL_COLUMNS}}
+    return {name: np.zeros(0, dtype=dtypes[name]) for name in CSV_COLUMNS}
+
+
 @dataclass(frozen=True)
 class MentionLog:
     """Columns of the mention records (any number of replications concatenated)."""
@@ -180,9 +204,10 @@ class TimeSeries:
 class Replication:
     """Everything one replication produced (warm-up arrivals already removed from `mentions`).
 
-    `mentions` is None when records were not kept (streaming); `mention_metrics` then holds the
-    summary metrics computed from them on the fly. `metrics` holds every summary metric of the
-    replication (`sim.metrics.replication_metrics`), worked out where it ran.
+    `mentions` is None when records were not kept (streaming; in transit from a worker, a
+    `sim.spool.SpooledLog`). `mention_metrics` holds the summary metrics of the mentions, fed
+    a day at a time as they settle; `metrics` holds every summary metric of the replication
+    (`sim.metrics.replication_metrics`), worked out where it ran.
     """
 
     index: int

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .records import MentionLog, Replication, final_rows
+from .records import HeldRecords, MentionLog, Replication, empty_columns
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,11 @@ class RecordFiles:
         self.files: dict = {}
         self.dtypes: dict[str, str] = {}
         self.rows = 0
-        self.batch: list[dict[str, np.ndarray]] = []
-        self.pending: list[dict[str, np.ndarray]] = []
-
-    def add(self, record: dict[str, np.ndarray]) -> None:
-        if len(record["arrival"]):
-            self.batch.append(record)
+        self.held = HeldRecords()
+        self.add = self.held.add
 
     def release(self, before: float) -> None:
-        rows, self.pending = final_rows(self.pending + self.batch, before)
-        self.batch = []
+        rows = self.held.take(before)
         if rows is None:
             return
         for name, column in rows.items():
@@ -79,14 +74,14 @@ class RecordFiles:
     def discard(self) -> None:
         for f in self.files.values():
             f.close()
-            if os.path.exists(f.name):
-                os.remove(f.name)
+        _remove(f.name for f in self.files.values())
 
 
 def simulate_to_files(scenario, seed, index: int, folder: str) -> Replication:
     """One replication whose records are written to `folder` as they become final; where the
-    folder takes no more (a full disk), the replication is run again keeping its records, which
-    then take the pipe. Same seed, same replication: the two give the same records."""
+    folder takes no more (a full disk), the replication is run again keeping its records in
+    memory (same seed, same records), which `spooling` then tries to save once more and, failing
+    that, sends through the pipe."""
     from .runner import simulate
 
     sink = RecordFiles(folder, index)
@@ -100,7 +95,7 @@ def simulate_to_files(scenario, seed, index: int, folder: str) -> Replication:
         sink.discard()
         raise
     if not log.rows:                  # nobody arrived: an empty log, as the records kept give
-        return simulate(scenario, seed, index, keep_mentions=True)
+        return replace(rep, mentions=MentionLog(empty_columns(), log.channels, log.types, log.pools))
     return replace(rep, mentions=log)
 
 
@@ -141,11 +136,15 @@ def _run_spooled(task_fn, folder: str, task) -> Replication:
             paths[name], dtypes[name] = os.path.join(folder, f"{rep.index}-{name}"), column.dtype.str
             np.ascontiguousarray(column).tofile(paths[name])
     except OSError:                 # no room for the files: the records take the pipe after all
-        for path in paths.values():
-            if os.path.exists(path):
-                os.remove(path)
+        _remove(paths.values())
         return rep
     return replace(rep, mentions=SpooledLog(paths, dtypes, len(log), log.channels, log.types, log.pools))
+
+
+def _remove(paths) -> None:
+    for path in paths:
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def unspooled(rep: Replication) -> Replication:

@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 
-from ..records import (BOOL_COLUMNS, CSV_COLUMNS, INT_COLUMNS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS,
-                       MentionLog, TimeSeries, final_rows)
+from ..records import CSV_COLUMNS, OUTCOMES, SERIES_COLUMNS, HeldRecords, MentionLog, TimeSeries, empty_columns
 from .model import CareModel
 from .pools import scheduled_agent_minutes
 from .table import DROP
@@ -70,7 +69,7 @@ class Collector:
         self.levels = {k: np.zeros((n_pools, n_bins)) for k in ("ack_queue", "resolve_queue", "busy_agents")}
         self.arrivals = np.zeros(n_bins)
         self.max_queue = 0
-        self.parts: list[dict[str, np.ndarray]] = []
+        self.kept = HeldRecords()
         self.both = model.both
         self.settled = np.zeros(0, dtype=bool)   # per mention the table holds
 
@@ -193,7 +192,7 @@ class Collector:
         if not after.all():               # past the warm-up every row stays: no copy
             record = {k: v[after] for k, v in record.items()}
         if self.keep:
-            self.parts.append(record)
+            self.kept.add(record)
         if self.sink is not None:
             self.sink.add(record)
         if self.accumulator is not None:
@@ -207,11 +206,9 @@ class Collector:
         """All kept records, sorted by arrival (None when records were not kept)."""
         if not self.keep:
             return None
-        rows, _ = final_rows(self.parts, math.inf)
+        rows = self.kept.take(math.inf)
         if rows is None:   # nobody arrived: an empty log, not "records not kept"
-            rows = {name: np.zeros(0, dtype=float) for name in TIME_COLUMNS}
-            rows.update({name: np.zeros(0, dtype=np.int64) for name in INT_COLUMNS})
-            rows.update({name: np.zeros(0, dtype=bool) for name in BOOL_COLUMNS})
+            rows = empty_columns()
         return self.log({name: rows[name] for name in CSV_COLUMNS})
 
     def series(self) -> tuple[TimeSeries, dict[str, float], dict[str, float]]:
