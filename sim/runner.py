@@ -7,6 +7,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
 from .metrics import MentionStats, replication_metrics, summarize
-from .records import MentionLog, Replication, TimeSeries, final_rows
+from .records import HeldRecords, MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
 
 __all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
@@ -49,8 +50,9 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
 
     Arrivals come a window (day) at a time; at the end of each window finished mentions are
     settled into records (or, with `keep_mentions=False`, only into running statistics). A
-    `sink` (`sim.mentions_csv.open_stream`) gets the records as they settle instead of
-    their being kept; the statistics are then exact, as with the records kept.
+    `sink` (`add(record)`, `release(before)`: `sim.mentions_csv.open_stream`,
+    `sim.spool.RecordFiles`) gets the records as they settle instead of their being kept; the
+    statistics are then exact, as with the records kept.
     """
     source = ArrivalSource(scenario, seed)
     cfg = scenario.arrivals.cascades
@@ -96,12 +98,12 @@ class _Lineage:
 
     def __init__(self, sink):
         self.sink = sink
-        self.held: list[dict[str, np.ndarray]] = []
+        self.held = HeldRecords()
         self.tally = CascadeTally()
 
     def add(self, record: dict[str, np.ndarray]) -> None:
         # copies: views would keep the day's whole settlement columns alive
-        self.held.append({k: record[k].copy() for k in ("arrival", "id", "parent_id")})
+        self.held.add({k: record[k].copy() for k in ("arrival", "id", "parent_id")})
         self.sink.add(record)
 
     def release(self, before: float) -> None:
@@ -114,7 +116,7 @@ class _Lineage:
         return self.tally.largest()
 
     def _count(self, before: float) -> None:
-        rows, self.held = final_rows(self.held, before)
+        rows = self.held.take(before)
         if rows is not None:
             self.tally.add(rows["id"], rows["parent_id"])
 
@@ -123,19 +125,31 @@ class ReplicationFailed(RuntimeError):
     """A replication raised: names which one, so it can be rerun alone with the same seed."""
 
 
-def _simulate_task(args, records_to: str | None = None):
-    """(scenario, seed, index, keep_mentions[, mentions_csv, spare_core]) -> Replication; with a
-    path for `mentions_csv`, the replication's rows are written there as it runs (the header
-    too, for replication 0) rather than kept, by a process of their own if `spare_core`. With
-    a folder `records_to` (`sim.spool`), kept records are written there as they become final."""
-    scenario, seed, index, keep, *to_file = args
+class Task(NamedTuple):
+    """One replication to run, as sent to a worker."""
+
+    scenario: Scenario
+    seed: np.random.SeedSequence
+    index: int
+    keep_mentions: bool
+    mentions_csv: str | None = None   # where to write its rows as it runs (the header too, for 0)
+    spare_core: bool = False          # a core free for a writer process beside it
+
+
+def _simulate_task(args, records_to: str | None = None) -> Replication:
+    """A `Task` (or the tuple of its fields) -> Replication. With a path for `mentions_csv`, the
+    replication's rows are written there as it runs rather than kept, by a process of their own
+    if `spare_core`; with a folder `records_to` (`sim.spool`), kept records are written there as
+    they become final."""
+    task = Task(*args)
+    scenario, seed, index = task.scenario, task.seed, task.index
     try:
-        if to_file and to_file[0] is not None:
-            return _simulate_to_csv(scenario, seed, index, *to_file)
-        if keep and records_to is not None:
+        if task.mentions_csv is not None:
+            return _simulate_to_csv(scenario, seed, index, task.mentions_csv, task.spare_core)
+        if task.keep_mentions and records_to is not None:
             from .spool import simulate_to_files
             return simulate_to_files(scenario, seed, index, records_to)
-        return simulate(scenario, seed, index, keep)
+        return simulate(scenario, seed, index, task.keep_mentions)
     except RunawayArrivals:
         raise
     except Exception as exc:  # carry the replication number across process boundaries
@@ -169,6 +183,11 @@ def default_workers() -> int:
     return usable_cores()
 
 
+def local_processes(workers: int, tasks: int) -> int:
+    """How many processes `execute` runs `tasks` on locally (1: this one)."""
+    return 1 if workers <= 1 or tasks <= 1 else min(workers, tasks)
+
+
 def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None) -> list[Replication]:
     """Run replication tasks on an executor; results come back in task order whatever the
     executor (each task carries its own seed), `on_done(rep)` is called as each finishes."""
@@ -183,14 +202,14 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
         from .distributed import run_on_dask
 
         run_on_dask(_simulate_task, tasks, dask, workers, done)
-    elif workers > 1 and len(tasks) > 1:
+    elif local_processes(workers, len(tasks)) > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed   # loads multiprocessing
         from concurrent.futures.process import BrokenProcessPool
 
         from .spool import through_files
 
         with through_files(_simulate_task, done) as spool, \
-                ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+                ProcessPoolExecutor(max_workers=local_processes(workers, len(tasks))) as pool:
             futures = [pool.submit(spool.task_fn, task) for task in tasks]
             try:
                 for future in as_completed(futures):
@@ -233,9 +252,8 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     parts = tuple(os.path.join(mentions_to, f"mentions-{i}.csv") for i in range(n)) if mentions_to is not None else ()
     # a core to spare for writing mentions.csv beside each simulating process (a Dask cluster's
     # workers are taken to fill their machines)
-    simulating = 1 if workers <= 1 or n <= 1 else min(workers, n)
-    spare_core = dask is None and 2 * simulating <= usable_cores()
-    tasks = [(scenario, s, i, keep_mentions and not parts, parts[i] if parts else None, spare_core)
+    spare_core = dask is None and 2 * local_processes(workers, n) <= usable_cores()
+    tasks = [Task(scenario, s, i, keep_mentions, parts[i] if parts else None, spare_core)
              for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)
     per_rep = [r.metrics for r in reps]
