@@ -80,7 +80,7 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
             settings["distributed.worker.multiprocessing-method"] = "forkserver"
         with dask.config.set(settings):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, preload=[task_fn.__module__], config=settings)
+                                   dashboard_address=None, preload=[task_fn.__module__])
         client = Client(cluster, direct_to_workers=True)
     else:
         cluster, client = None, Client(address)
