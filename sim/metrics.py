@@ -104,6 +104,13 @@ def _count_by(labels: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(x[(x >= 0) & (x < n)], minlength=n)[:n]
 
 
+def sla_business_clock(scenario: Scenario):
+    """The scenario's business-hours clock (`business_clock`), or None if it names no business
+    hours."""
+    sla = scenario.sla
+    return business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
+
+
 def sla_met(a: MentionLog, scenario: Scenario, stage: str, clock=None) -> tuple[np.ndarray, np.ndarray]:
     """(met, decided) of the SLA of `stage` ("ack" or "resolve") for each mention of `a`: served
     within the SLA time, and served or its SLA window closed by the horizon (the others are
@@ -129,8 +136,7 @@ class MentionStats:
         self.counts: dict[str, float] = {}
         self.hists: dict[str, LogHistogram] = {}
         self.values: dict[str, GrowingArray] = {}
-        sla = scenario.sla
-        self.clock = business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
+        self.clock = sla_business_clock(scenario)
         answered = tuple(scenario.answered_types)
         self.groups = (("tier", FOLLOWER_TIERS), ("channel", tuple(scenario.channels)), ("type", answered))
         # type index -> position among the answered types (-1: not a group of its own)
@@ -262,8 +268,8 @@ class MentionStats:
 
 def replication_metrics(scenario: Scenario, rep: Replication) -> dict[str, float]:
     """Every summary metric of one replication: those of its mentions as streamed during the
-    run (exact when it kept its records, quantiles within 0.6 % when not), else worked out
-    from its records."""
+    run (exact when it kept its records or handed them to a sink, quantiles within 0.6 % with
+    statistics alone), else worked out from its records."""
     if rep.mention_metrics:
         metrics = dict(rep.mention_metrics)
     else:
