@@ -22,7 +22,7 @@ from .progress import Progress
 from .records import CSV_COLUMNS, SERIES_COLUMNS, category_names
 from .runner import RunResult
 from .runner import run as _run
-from .scenario import ScenarioError, load_scenario, parse_scenario, read_scenario_data
+from .scenario import load_scenario, parse_scenario, read_scenario_data
 from .scenario.models import Scenario
 
 ScenarioSource = str | os.PathLike | Mapping | Scenario
@@ -65,10 +65,7 @@ def scenario_data(source: str | os.PathLike | Mapping) -> dict:
     as `load_scenario` reads it (`ScenarioError` for a file that is not a scenario's)."""
     if isinstance(source, Mapping):
         return dict(source)
-    data = read_scenario_data(source)
-    if not isinstance(data, dict):
-        raise ScenarioError(source, "", "expected a mapping of scenario keys (name, horizon, arrivals, pools, ...)")
-    return data
+    return read_scenario_data(source)
 
 
 def variant(base: str | os.PathLike | Mapping, changes: Mapping, name: str | None = None) -> Scenario:

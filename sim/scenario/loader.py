@@ -80,7 +80,7 @@ def _first_error(path: str | Path, exc: ValidationError) -> ScenarioError:
 def parse_scenario(data: object, path: str | Path = "<scenario>") -> Scenario:
     """Validate already-parsed YAML data."""
     if not isinstance(data, dict):
-        raise ScenarioError(path, "", "expected a mapping of scenario keys (name, horizon, arrivals, pools, ...)")
+        raise ScenarioError(path, "", NOT_A_MAPPING)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -111,6 +111,9 @@ def _duplicate_key(node: yaml.Node, loc: tuple[str, ...], seen_nodes: set[int]):
     return None
 
 
+NOT_A_MAPPING = "expected a mapping of scenario keys (name, horizon, arrivals, pools, ...)"
+
+
 def read_scenario_data(path: str | Path) -> dict:
     """A scenario file's contents as plain data, not yet validated (units as written), or
     `ScenarioError`: unreadable, not YAML, a key given twice, empty or not a mapping."""
@@ -137,6 +140,8 @@ def read_scenario_data(path: str | Path) -> dict:
         loader.dispose()
     if data is None:
         raise ScenarioError(path, "", "the file is empty; expected a scenario (name, horizon, arrivals, pools, ...)")
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", NOT_A_MAPPING)
     return data
 
 
