@@ -123,13 +123,8 @@ class CareModel:
         sorted) arrive, and run the clock to `until`."""
         self.pull()                       # the last window's arrivals not let in yet (all due)
         # only mentions someone answers are let in: the ignored ones need no event
-        answered = static["first_pool"] >= 0
-        arrival = static["arrival"]
-        if answered.all():
-            refs, times = list(range(first_ref, first_ref + len(arrival))), arrival.tolist()
-        else:
-            rows = np.flatnonzero(answered)
-            refs, times = (rows + first_ref).tolist(), arrival[rows].tolist()
+        rows = np.flatnonzero(static["first_pool"] >= 0)
+        refs, times = (rows + first_ref).tolist(), static["arrival"][rows].tolist()
         self._refs, self._times, self._k, self._armed = refs, times, 0, False
         self.next_due = times[0] if times else INF
         self._walk(None)
