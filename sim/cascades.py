@@ -1,7 +1,8 @@
 """Cascade trees in the records: which mention started each cascade, and how large it grew.
 
 Pure functions of a `MentionLog`, shared by the summary metrics (`largest_cascade`) and the
-report's "largest cascades" table.
+report's "largest cascades" table; and `CascadeTally`, which counts cascade sizes from records
+handed over a batch at a time, for runs that do not keep them.
 """
 from __future__ import annotations
 

@@ -168,7 +168,9 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
         # No report to draw: nothing needs the records in memory, so mentions.csv is written
         # while the run goes on (by whichever worker runs each replication, in pieces beside
         # the output folder) and the records are never held. Workers on this machine only: a
-        # cluster reached by its address may not see the folder.
+        # cluster reached by its address may not see the folder (records, which can travel
+        # back over the network, are sent through files only after a check that the workers
+        # read this machine's: `sim.distributed._workers_share_files`).
         streamed = no_report and not no_mentions and dask in (None, "local")
         with ExitStack() as stack:
             try:

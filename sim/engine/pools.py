@@ -4,7 +4,8 @@ An agent never waits on an event of its own: when it finishes a conversation it 
 one at once, and when none is waiting it parks on the pool's idle list, from which new work
 starts it synchronously. So a mention costs one SimPy event per stage served, plus one for its
 arrival when an agent is idle to hear of it (`CareModel.arm`). Each conversation slot schedules
-one reusable event (`Environment.schedule`) rather than building a `Timeout` per conversation.
+one reusable event (pushed straight onto SimPy's heap, as `Environment.schedule` would) rather
+than building a `Timeout` per conversation.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from .table import ACK, BOTH, RESOLVE
 
 if TYPE_CHECKING:
     from .model import CareModel
-
 
 
 def reusable_event(env) -> Event:

@@ -22,10 +22,10 @@ from .. import breakdowns
 from ..records import TimeSeries
 from ..rundir import RunInfo
 from .plots import ACK_COLOR, RESOLVE_COLOR, STAFF_COLORS, TEXT_COLOR, _style
+from .tables import WEEKDAYS
 
 MAX_FRAMES = 200
 DPI = 80
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BUSY_COLOR = "#8fbc8f"
 
 
