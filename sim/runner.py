@@ -17,7 +17,7 @@ from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
 from .metrics import MentionStats, replication_metrics, summarize
-from .records import HeldRecords, MentionLog, Replication, TimeSeries
+from .records import HeldRecords, MentionLog, Replication, TimeSeries, empty_columns
 from .scenario.models import Scenario
 
 __all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
@@ -147,8 +147,7 @@ def _simulate_task(args, records_to: str | None = None) -> Replication:
         if task.mentions_csv is not None:
             return _simulate_to_csv(scenario, seed, index, task.mentions_csv, task.spare_core)
         if task.keep_mentions and records_to is not None:
-            from .spool import simulate_to_files
-            return simulate_to_files(scenario, seed, index, records_to)
+            return _simulate_to_files(scenario, seed, index, records_to)
         return simulate(scenario, seed, index, task.keep_mentions)
     except RunawayArrivals:
         raise
@@ -177,6 +176,28 @@ def usable_cores() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except (AttributeError, OSError):
         return max(os.cpu_count() or 1, 1)
+
+
+def _simulate_to_files(scenario: Scenario, seed, index: int, folder: str) -> Replication:
+    """One replication whose records are written to `folder` as they become final
+    (`sim.spool.RecordFiles`); where the folder takes no more (a full disk), the replication is
+    run again keeping its records in memory (same seed, same records), which `spooling` then
+    tries to save once more and, failing that, sends through the pipe."""
+    from .spool import RecordFiles
+
+    sink = RecordFiles(folder, index)
+    try:
+        rep = simulate(scenario, seed, index, keep_mentions=False, sink=sink)
+        log = sink.close(scenario.channels, scenario.types, scenario.pools)
+    except OSError:
+        sink.discard()
+        return simulate(scenario, seed, index, keep_mentions=True)
+    except BaseException:
+        sink.discard()
+        raise
+    if not log.rows:                  # nobody arrived: an empty log, as the records kept give
+        return replace(rep, mentions=MentionLog(empty_columns(), log.channels, log.types, log.pools))
+    return replace(rep, mentions=log)
 
 
 def default_workers() -> int:

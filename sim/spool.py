@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .records import HeldRecords, MentionLog, Replication, empty_columns
+from .records import HeldRecords, MentionLog, Replication
 
 
 @dataclass(frozen=True)
@@ -75,28 +75,6 @@ class RecordFiles:
         for f in self.files.values():
             f.close()
         _remove(f.name for f in self.files.values())
-
-
-def simulate_to_files(scenario, seed, index: int, folder: str) -> Replication:
-    """One replication whose records are written to `folder` as they become final; where the
-    folder takes no more (a full disk), the replication is run again keeping its records in
-    memory (same seed, same records), which `spooling` then tries to save once more and, failing
-    that, sends through the pipe."""
-    from .runner import simulate
-
-    sink = RecordFiles(folder, index)
-    try:
-        rep = simulate(scenario, seed, index, keep_mentions=False, sink=sink)
-        log = sink.close(scenario.channels, scenario.types, scenario.pools)
-    except OSError:
-        sink.discard()
-        return simulate(scenario, seed, index, keep_mentions=True)
-    except BaseException:
-        sink.discard()
-        raise
-    if not log.rows:                  # nobody arrived: an empty log, as the records kept give
-        return replace(rep, mentions=MentionLog(empty_columns(), log.channels, log.types, log.pools))
-    return replace(rep, mentions=log)
 
 
 @dataclass(frozen=True)
