@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import example_params
+from helpers import REPO, example_params
 
 from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
 
-REPO = Path(__file__).resolve().parents[1]
 
 BASE_TEXT = """\
 name: broken

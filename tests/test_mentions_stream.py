@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
 from helpers import REPLICATIONS, SEED, every_input_scenario, make_log
 
@@ -28,6 +27,7 @@ from sim.mentions_csv import HEADER, CsvWriterProcess, MentionsCsvStream, open_s
 from sim.output import join_files, mentions_csv, summary_json
 from sim.records import CSV_COLUMNS
 from sim.runner import run
+from sim.scenario import dump_scenario
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +254,7 @@ def test_command_without_report_streams_the_same_file(scenario, tmp_path):
     """`caresim run --no-report` writes mentions.csv as the run goes; the file is the one a run
     drawing its report writes from the records it keeps, and nothing is left beside it."""
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False), encoding="utf-8")
+    path.write_text(dump_scenario(scenario), encoding="utf-8")
     runner = CliRunner()
     for out, extra in (("streamed", ["--no-report", "--workers", "2"]), ("kept", [])):
         done = runner.invoke(main, ["run", str(path), "-o", str(tmp_path / out), "--seed", str(SEED),

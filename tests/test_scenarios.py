@@ -21,14 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import example_params
+from helpers import REPO, example_params
 
 from sim.cli import main
 from sim.records import CSV_COLUMNS, ORIGINS, OUTCOMES, SERIES_COLUMNS, TIME_COLUMNS
 from sim.runner import run
 from sim.scenario import load_scenario
 
-REPO = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO / "scenarios"
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 NAMES = [f.stem for f in FILES]
@@ -270,7 +269,7 @@ def test_influencer_priority_answers_large_accounts_first():
     assert wait[top].mean() < 0.5 * wait[bottom].mean(), (wait[top].mean(), wait[bottom].mean())
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml")),
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_scenario_as_written_back_loads_again(path):
     """The `scenario.yaml` a run writes (every default filled in) is itself a valid scenario
