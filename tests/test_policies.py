@@ -483,6 +483,19 @@ def until_horizon(t: np.ndarray, end: float) -> np.ndarray:
     return np.where(t < end, t, math.nan)
 
 
+def test_concurrency_defaults_to_one():
+    """A pool that names no concurrency holds one conversation per agent: the same run, to the
+    byte, as `concurrency: 1` (so the plain-queue test below covers the default too)."""
+    from sim.output import mentions_csv
+
+    implicit = copy.deepcopy(SINGLE)
+    del implicit["pools"]["team"]["concurrency"]
+    sc = parse_scenario(implicit)
+    assert sc.pools["team"].concurrency == 1
+    assert mentions_csv(run(sc, replications=1, seed=3).mentions) == \
+        mentions_csv(run(parse_scenario(SINGLE), replications=1, seed=3).mentions)
+
+
 @pytest.mark.parametrize("staffing", ["constant", "shifts"])
 @pytest.mark.parametrize("ack", ["with_resolution", "realtime"])
 def test_concurrency_one_is_the_plain_queue(ack, staffing):
