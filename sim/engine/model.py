@@ -186,10 +186,8 @@ class CareModel:
         table = self.table
         j = ref - table.lo
         now = self.env._now
-        table.ack_done[j] = now
-        if stage == BOTH:
-            table.res_done[j] = now
-        else:
+        table.ack_done[j] = now               # under BOTH, also res_done: one column
+        if stage != BOTH:
             move = table.move[j]
             if move == STAY:
                 self.ready_to_resolve(ref)

@@ -192,12 +192,8 @@ class Agent:
                     break
         if ref >= 0:
             j = ref - lo
-            table.ack_start[j] = now
-            if model.both:
-                table.res_start[j] = now
-                self.stage = BOTH
-            else:
-                self.stage = ACK
+            table.ack_start[j] = now           # under `both`, res_start is the same column
+            self.stage = BOTH if model.both else ACK
             work = table.work1[j]
         elif pool.res_q.items:
             ref = pool.res_q.popleft()
@@ -227,8 +223,7 @@ class Agent:
             table.res_done[self.job - table.lo] = self.env._now
         elif stage == BOTH and model.reply_hook is None:   # the commonest case, inlined
             table = model.table
-            j = self.job - table.lo
-            table.ack_done[j] = table.res_done[j] = self.env._now
+            table.ack_done[self.job - table.lo] = self.env._now   # and res_done: one column
         else:
             model.first_reply_done(self.job, stage)
         self.job = -1

@@ -44,12 +44,17 @@ class MentionTable:
         # one key for both stages (reach, type order): one column, read under both names
         self.shared_key = keys[0] is not None and keys[0] is keys[1]
         in_use = [k for k, f in zip(KEYS, keys) if f is not None][:1 if self.shared_key else 2]
+        # One piece of work for both stages: its resolution starts and ends with its first reply,
+        # and it never waits to be resolved. The engine records the first reply only.
+        self.recorded_columns = RECORDED[:2] if both else RECORDED
         # the list columns in use, all filled by `add` and cut together by `drop`
-        self.columns = HOT + tuple(in_use) + RECORDED + (LOOP if loop else ())
+        self.columns = HOT + tuple(in_use) + self.recorded_columns + (LOOP if loop else ())
         for name in HOT + KEYS + RECORDED + LOOP:
             setattr(self, name, [])
         if self.shared_key:
             self.key_res = self.key_ack
+        if both:
+            self.res_start, self.res_done, self.res_ready = self.ack_start, self.ack_done, None
         # settlement columns, NumPy: one array per registered batch until `static` joins them
         self._static: dict[str, np.ndarray] | None = None
         self._batches: list[dict[str, np.ndarray]] = []
@@ -85,7 +90,7 @@ class MentionTable:
             if key is not None:
                 column += key(m["followers"], tri, ack_due, res_due).tolist()
         nans = [NAN] * n
-        for name in RECORDED:
+        for name in self.recorded_columns:
             getattr(self, name).extend(nans)
         if self.loop:
             self.type += m["type"].tolist()
@@ -113,7 +118,11 @@ class MentionTable:
 
     def recorded(self) -> dict[str, np.ndarray]:
         """The times the engine recorded, in ref order (NaN where not yet)."""
-        return {name: np.array(getattr(self, name), dtype=float) for name in RECORDED}
+        times = {name: np.array(getattr(self, name), dtype=float) for name in self.recorded_columns}
+        if self.both:
+            times["res_ready"] = np.full(len(times["ack_start"]), NAN)
+            times["res_start"], times["res_done"] = times["ack_start"].copy(), times["ack_done"].copy()
+        return times
 
     def drop(self, k: int) -> None:
         """Forget the first `k` mentions (all settled)."""
