@@ -6,9 +6,10 @@ from __future__ import annotations
 import statistics
 
 import numpy as np
+import pytest
 from scipy.special import ndtri as scipy_ndtri
 
-from sim.arrivals.inverse_normal import ndtri
+from sim.arrivals.inverse_normal import SMALL, ndtri
 
 
 def _probabilities() -> np.ndarray:
@@ -44,7 +45,23 @@ def test_is_python_statistics_algorithm():
     assert np.mean(got == expected) > 0.999
 
 
-def test_ends_of_the_unit_interval():
-    assert list(ndtri(np.array([0.0, 1.0]))) == [-np.inf, np.inf]
+def test_small_arrays_give_what_large_ones_give():
+    """A few values at a time (the closed loop's follow-ons) take another path: the same values."""
+    u = _probabilities()[:: 97]
+    whole = ndtri(u)
+    assert len(u) >= 10 * SMALL
+    pieces = np.concatenate([ndtri(u[k:k + 7]) for k in range(0, len(u), 7)])
+    assert np.max(np.abs(pieces - whole) / np.abs(whole).clip(1.0)) < 1e-15
+    assert np.mean(pieces == whole) > 0.999
+    assert ndtri(np.float64(0.975)).shape == ()
+    assert ndtri(np.full((2, 3), 0.975)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("size", [2, 2 * SMALL])
+def test_ends_of_the_unit_interval(size):
+    u = np.full(size, 0.5)
+    u[0], u[-1] = 0.0, 1.0
+    x = ndtri(u)
+    assert (x[0], x[-1]) == (-np.inf, np.inf) and np.all(x[1:-1] == 0.0)
     assert ndtri(np.array([], dtype=float)).shape == (0,)
     assert np.all(np.diff(ndtri(np.linspace(0.0, 1.0, 100_001))) > 0)   # increasing
