@@ -409,3 +409,29 @@ def test_types_and_channels_follow_their_shares():
             p = EXPECTATIONS["arrivals"]["types"][typ] * EXPECTATIONS["arrivals"]["channels"][ch]
             share = float(np.mean((m["type"] == t) & (m["channel"] == c)))
             assert abs(z_score(share, p, math.sqrt(p * (1 - p) / n))) <= Z, (typ, ch)
+
+
+def test_follow_ons_drawn_ahead_are_the_factorys_rows_in_order():
+    """The closed loop's follow-ons take their attributes from blocks drawn ahead
+    (`DrawnAhead`): whatever the sizes asked for, the rows handed out are the factory's own
+    draws, in order, each once, so they have exactly the distribution checked above; and the
+    factory is asked a block at a time."""
+    from sim.arrivals.mentions import DrawnAhead, MentionFactory
+
+    sc = scenario("retail_weekday")
+    block = DrawnAhead.BLOCK
+    sizes = [3, 0, 1, 7, block - 12, 2, 5, 2 * block + 1, 4, 300, 300]   # straddles blocks; one larger than a block
+    factory = MentionFactory(sc, np.random.SeedSequence(7))
+    asked: list[int] = []
+    factory_draw = factory.draw
+    factory.draw = lambda n: asked.append(n) or factory_draw(n)
+    ahead = DrawnAhead(factory)
+    got = [ahead.draw(n) for n in sizes]
+    assert [len(g["type"]) for g in got] == sizes
+    assert all(n >= block for n in asked) and len(asked) <= sum(sizes) // block + 1
+    again = MentionFactory(sc, np.random.SeedSequence(7))
+    expected = [again.draw(n) for n in asked]
+    for name in expected[0]:
+        handed = np.concatenate([g[name] for g in got])
+        drawn = np.concatenate([e[name] for e in expected])
+        assert np.array_equal(handed, drawn[:len(handed)]), name

@@ -120,4 +120,6 @@ def boosted_offspring_times(
         raise ValueError(f"boost at {now:g} precedes the mention at {parent_time:g}")
     expected = (boost - 1.0) * parent_branching * math.exp(-(now - parent_time) / decay)
     count = rng.poisson(expected)
+    if count == 0:       # most boosts: no extra follow-on, and no draw (none would be taken)
+        return np.empty(0)
     return now + rng.exponential(decay, count)

@@ -135,3 +135,28 @@ class MentionFactory:
                 triaged[sel] = np.searchsorted(np.cumsum(p)[:-1], u_other[sel], side="right")
         return triaged
 
+
+
+class DrawnAhead:
+    """A factory's draws (its own mix of types and channels) made a block at a time and handed
+    out in order. Each row is a function of its own uniforms, taken in turn from each stream, so
+    the rows are those that draws of the sizes asked would give (but for the last bit of an
+    inverse normal: `inverse_normal`); the closed loop makes a breach's few follow-ons at a
+    time, and a draw of three costs nearly what a draw of 512 does."""
+
+    BLOCK = 512
+
+    def __init__(self, factory: MentionFactory):
+        self.factory = factory
+        self.rows: dict[str, np.ndarray] = {}
+        self.next = self.size = 0
+
+    def draw(self, n: int) -> dict[str, np.ndarray]:
+        if self.next + n > self.size:
+            block = self.factory.draw(max(self.BLOCK, n))
+            left = {k: v[self.next:] for k, v in self.rows.items()}
+            self.rows = {k: np.concatenate([left[k], v]) for k, v in block.items()} if left else block
+            self.next, self.size = 0, len(self.rows["type"])
+        rows = {k: v[self.next:self.next + n] for k, v in self.rows.items()}
+        self.next += n
+        return rows

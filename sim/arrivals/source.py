@@ -15,7 +15,7 @@ from ..scenario.units import parse_offset
 from .base import expected_count, hourly_rates, thinned_arrivals, week_offset
 from .cascades import CascadeOverflow, branching_factors, cascade_offspring
 from .incidents import incident_times
-from .mentions import MentionFactory
+from .mentions import DrawnAhead, MentionFactory
 
 # Streams of one replication, spawned in this order from its SeedSequence (never reorder:
 # common random numbers across scenarios depend on it).
@@ -69,7 +69,7 @@ class ArrivalSource:
         # the closed loop draws from streams of its own, so open-loop cascades stay the same
         # whatever the service does (common random numbers across staffing levels)
         self.boost_rng = np.random.default_rng(streams["boost_times"])
-        self.boosts = MentionFactory(scenario, streams["boost_attributes"])
+        self.boosts = DrawnAhead(MentionFactory(scenario, streams["boost_attributes"]))
         self.cfg = arr.cascades
         self.next_id = 0
         self.budget = int(MAX_ARRIVAL_FACTOR * max(
@@ -128,15 +128,16 @@ class ArrivalSource:
         order = np.argsort(out["arrival"], kind="stable")
         return _take(out, order)
 
-    def boosted_follow_ons(self, times: np.ndarray, parent_id: int) -> tuple[dict, dict]:
-        """The extra follow-ons of a boosted mention, arriving at `times`, and their own
-        open-loop cascades, on the closed loop's streams (so open-loop arrivals stay the same)."""
+    def boosted_follow_ons(self, times: np.ndarray, parent_id: int) -> dict[str, np.ndarray]:
+        """The extra follow-ons of a boosted mention, arriving at `times`, then their own
+        open-loop cascades, in one batch, drawn on the closed loop's streams (so open-loop
+        arrivals stay the same)."""
         kids = self.boosts.draw(len(times))
         kids["arrival"] = times
         kids["origin"] = np.full(len(times), CASCADE, dtype=np.int64)
         kids["id"] = self.allocate(len(times))
         kids["parent_id"] = np.full(len(times), parent_id, dtype=np.int64)
-        return kids, self.offspring(times, kids["followers"], kids["id"], boosted=True)
+        return _concat([kids, self.offspring(times, kids["followers"], kids["id"], boosted=True)])
 
     def offspring(self, times: np.ndarray, followers: np.ndarray, ids: np.ndarray,
                   boosted: bool = False) -> dict[str, np.ndarray]:

@@ -51,6 +51,10 @@ class ClosedLoop:
     def attach(self, model) -> None:
         self.model = model
 
+    def branching(self, followers: np.ndarray) -> np.ndarray:
+        """Each mention's branching ratio, as the open-loop cascades use it."""
+        return branching_factors(followers, self.cfg, self.median)
+
     # ------------------------------------------------------------ engine hooks
     def registered(self, first_ref: int, batch: dict[str, np.ndarray]) -> None:
         """Watch the complaints of a batch just registered (refs from `first_ref`; its settlement
@@ -129,7 +133,7 @@ class ClosedLoop:
             return
         t.boosted[j] = True
         now = m.env.now
-        n_i = float(branching_factors(np.array([t.followers[j]]), self.cfg, self.median)[0])
+        n_i = t.branching[j]
         if n_i <= 0.0:
             return
         # the boosted branching is capped by max_branching too, so every cascade still dies out
@@ -141,10 +145,9 @@ class ClosedLoop:
         times = times[times < self.end]
         if len(times) == 0:
             return
-        for batch in self.source.boosted_follow_ons(times, parent_id):
-            if len(batch["arrival"]):
-                first_ref, _ = m.add_mentions(batch)
-                for new in range(first_ref, first_ref + len(batch["arrival"])):
-                    m.schedule_arrival(new)
-                if breach:   # noise replies fuel cascades too, but are not breaches
-                    self.created_by_breaches += int((batch["arrival"] >= self.warmup).sum())
+        batch = self.source.boosted_follow_ons(times, parent_id)
+        first_ref, _ = m.add_mentions(batch)
+        for new in range(first_ref, first_ref + len(batch["arrival"])):
+            m.schedule_arrival(new)
+        if breach:   # noise replies fuel cascades too, but are not breaches
+            self.created_by_breaches += int((batch["arrival"] >= self.warmup).sum())

@@ -48,7 +48,7 @@ class CareModel:
         self.table = MentionTable(
             np.asarray(first_pool_of), np.asarray(res_pool_of), self.both,
             move.share if move else 0.0, move.follow_through if move else 1.0, keys,
-            loop=cascade_hook is not None)
+            loop=cascade_hook.branching if cascade_hook is not None else None)
         self._refs: list[int] = []
         self._times: list[float] = []
         self._k = 0

@@ -12,6 +12,7 @@ in play, not the horizon.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -27,7 +28,7 @@ STAY, MOVE, DROP = 0, 1, 2
 HOT = ("gives_up", "work1", "res_work", "first", "res_pool", "move")
 KEYS = ("key_ack", "key_res")
 RECORDED = ("ack_start", "ack_done", "res_ready", "res_start", "res_done")
-LOOP = ("type", "followers", "arrival", "ack_due", "boosted", "ids")
+LOOP = ("type", "branching", "arrival", "ack_due", "boosted", "ids")
 NAN = math.nan
 
 
@@ -35,11 +36,13 @@ class MentionTable:
     """Columns of the registered mentions, refs `lo .. lo + len - 1`."""
 
     def __init__(self, first_pool: np.ndarray, res_pool: np.ndarray, both: bool, move_share: float,
-                 follow_through: float, keys, loop: bool):
+                 follow_through: float, keys, loop: Callable[[np.ndarray], np.ndarray] | None):
         self.first_pool_of, self.res_pool_of = first_pool, res_pool   # [channel, triaged_as]
         self.both, self.move_share, self.follow_through = both, move_share, follow_through
         self.keys = keys            # (stage key function or None, for acknowledge and resolve)
-        self.loop = loop            # the closed loop reads a few columns of its own
+        # the closed loop reads a few columns of its own, one of them each mention's branching
+        # ratio (`loop`: followers -> branching), worked out for the whole batch at registration
+        self.loop = loop
         self.lo = 0
         # one key for both stages (reach, type order): one column, read under both names
         self.shared_key = keys[0] is not None and keys[0] is keys[1]
@@ -94,7 +97,7 @@ class MentionTable:
             getattr(self, name).extend(nans)
         if self.loop:
             self.type += m["type"].tolist()
-            self.followers += m["followers"].tolist()
+            self.branching += self.loop(m["followers"]).tolist()
             self.arrival += arrival.tolist()
             self.ack_due += ack_due.tolist()
             self.boosted += [False] * n
