@@ -300,3 +300,26 @@ def test_workers_default_to_every_core(scenario, tmp_path, monkeypatch, command)
                                      "--no-report", "--quiet"])
     assert done.exit_code == 0, done.output
     assert seen == [3] * len(files)
+
+
+def test_caresim_run_on_dask_local_writes_what_one_process_writes(scenario, tmp_path):
+    """`caresim run --dask local` end to end, as a user types it (a process of its own, the
+    cluster started and closed by the command): the output folder holds the same bytes as
+    `--workers 1` writes, report aside."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.yaml"
+    path.write_text(dump_scenario(scenario), encoding="utf-8")
+    folders = {}
+    for name, options in (("one", ["--workers", "1"]), ("dask", ["--dask", "local", "--workers", "2"])):
+        folders[name] = tmp_path / name
+        done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(path), "-o", str(folders[name]),
+                               "--seed", str(SEED), "--no-report", "--quiet", *options],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in folders["one"].iterdir())
+    assert written == sorted(p.name for p in folders["dask"].iterdir())
+    assert {"summary.json", "mentions.csv", "timeseries.csv"} <= set(written)
+    for name in written:
+        assert (folders["dask"] / name).read_bytes() == (folders["one"] / name).read_bytes(), f"{name} differs"

@@ -1,0 +1,128 @@
+"""What the lean engine promises besides its results (issue 5): few SimPy events per mention,
+random numbers drawn in blocks rather than one call per value, and with `--no-mentions` a
+memory that does not grow with the horizon."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import simpy
+
+from helpers import REPO
+
+from sim.analytic import erlang_a
+from sim.runner import simulate
+from sim.scenario import load_scenario
+
+LAMBDA, AGENTS = 9.0, 10      # scenarios/mmc.yaml: 9 a minute, mean work 1 minute, 10 agents
+
+
+def mmc(days: float, **changes):
+    sc = load_scenario(REPO / "scenarios" / "mmc.yaml")
+    return sc.model_copy(update={"horizon": days * 1440.0, "warmup": 0.0, **changes})
+
+
+def count_events(scenario, monkeypatch, seed: int = 1) -> tuple[int, float]:
+    """(SimPy events processed, mentions) of one replication."""
+    events = [0]
+    step = simpy.Environment.step
+
+    def counted(env):
+        events[0] += 1
+        return step(env)
+
+    monkeypatch.setattr(simpy.Environment, "step", counted)
+    rep = simulate(scenario, np.random.SeedSequence(seed), keep_mentions=False)
+    return events[0], rep.metrics["mentions"]
+
+
+def expected_events_per_mention(abandon_rate: float) -> float:
+    """One event per conversation (a mention served) and one per arrival that finds an agent
+    idle to hear of it: (1 - P(abandon)) + (1 - P(delay)), by PASTA, from Erlang A (Erlang C
+    without abandonment)."""
+    q = erlang_a(AGENTS, LAMBDA, 1.0, abandon_rate)
+    return 2.0 - q.p_abandon - q.p_delay
+
+
+def test_an_mmc_mention_costs_one_event_plus_one_if_it_finds_an_agent_idle(monkeypatch):
+    """1.33 events a mention at rho = 0.9; a process per customer (the idiomatic SimPy model)
+    would cost at least three."""
+    events, mentions = count_events(mmc(8), monkeypatch)
+    assert mentions > 100_000
+    assert abs(events / mentions - expected_events_per_mention(0.0)) < 0.03
+
+
+def test_giving_up_costs_no_event(monkeypatch):
+    """Abandonment is lazy: a customer who gives up is skipped when an agent reaches them, so
+    they cost no event of their own (a timer for each customer who waits would add P(delay)
+    a mention: 0.55 here)."""
+    from sim.scenario.models import Patience
+
+    sc = mmc(8)
+    impatient = sc.model_copy(update={"expectations": sc.expectations.model_copy(
+        update={"patience": {"default": Patience(mean=2.0)}})})
+    events, mentions = count_events(impatient, monkeypatch)
+    expected = expected_events_per_mention(0.5)
+    assert erlang_a(AGENTS, LAMBDA, 1.0, 0.5).p_abandon > 0.03       # many give up
+    assert abs(events / mentions - expected) < 0.03, (events / mentions, expected)
+
+
+class CountingGenerator:
+    """A NumPy generator that counts the calls made of it and the values they return."""
+
+    calls = 0
+    values = 0
+
+    def __init__(self, generator: np.random.Generator):
+        self.generator = generator
+
+    def __getattr__(self, name):
+        method = getattr(self.generator, name)
+
+        def counted(*args, **kwargs):
+            out = method(*args, **kwargs)
+            CountingGenerator.calls += 1
+            CountingGenerator.values += np.size(out)
+            return out
+        return counted
+
+
+@pytest.mark.parametrize("name, days", [("mmc", (2, 8)), ("viral_outage_no_loop", (2, 8))])
+def test_random_numbers_are_drawn_in_blocks(name, days, monkeypatch):
+    """Without the closed loop, the generator is called a few times a day (a block per stream
+    and window, a few per cascade generation), not once per mention: calls per simulated day
+    stay put as the horizon and the mentions grow."""
+    default_rng = np.random.default_rng
+    monkeypatch.setattr(np.random, "default_rng", lambda *a, **k: CountingGenerator(default_rng(*a, **k)))
+    per_day = []
+    for d in days:
+        CountingGenerator.calls = CountingGenerator.values = 0
+        sc = load_scenario(REPO / "scenarios" / f"{name}.yaml")
+        sc = sc.model_copy(update={"horizon": d * 1440.0, "warmup": 0.0})
+        mentions = simulate(sc, np.random.SeedSequence(1), keep_mentions=False).metrics["mentions"]
+        assert CountingGenerator.values > 5 * mentions     # every mention's inputs came through them
+        assert CountingGenerator.calls < mentions / 20
+        per_day.append(CountingGenerator.calls / d)
+    assert per_day[1] < 1.2 * per_day[0]
+
+
+def peak_traced_bytes(scenario, keep: bool) -> int:
+    tracemalloc.start()
+    try:
+        simulate(scenario, np.random.SeedSequence(1), keep_mentions=keep)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_without_records_does_not_grow_with_the_horizon():
+    """With `--no-mentions` a replication holds the mentions in play and running statistics:
+    its peak memory (Python and NumPy allocations) over 16 days is that of 4 days, while the
+    records kept the usual way grow with the horizon, as this measure shows."""
+    short, long = (mmc(d, arrivals=mmc(1).arrivals.model_copy(update={"rate": 3.0}),
+                       pools={"team": mmc(1).pools["team"].model_copy(update={"agents": 4})}) for d in (4, 16))
+    streamed = [peak_traced_bytes(sc, keep=False) for sc in (short, long)]
+    kept = [peak_traced_bytes(sc, keep=True) for sc in (short, long)]
+    assert streamed[1] < 1.15 * streamed[0], streamed
+    assert kept[1] > 2.0 * kept[0], kept
