@@ -126,3 +126,81 @@ def test_memory_without_records_does_not_grow_with_the_horizon():
     kept = [peak_traced_bytes(sc, keep=True) for sc in (short, long)]
     assert streamed[1] < 1.15 * streamed[0], streamed
     assert kept[1] > 2.0 * kept[0], kept
+
+
+def starved(days: str = "6d", **changes):
+    """Resolutions starve: acknowledgements come first and the one team cannot keep up, so a
+    complaint may wait for days while the noise around it (ignored, settled at once) and the
+    acknowledgements come and go. Every engine path that holds a ref is in play: follow-ons
+    scheduled by the closed loop, channel moves on a timer, abandonment."""
+    from helpers import variant
+
+    base = {
+        "name": "starved", "horizon": days, "warmup": 0, "seed": 3, "replications": 1,
+        "arrivals": {"rate": "40/h", "types": {"complaint": 0.25, "noise": 0.75},
+                     "cascades": {"branching": 0.3, "decay": "1h", "breach_boost": 2.0}},
+        "expectations": {"patience": {"default": {"mean": "6h"}}},
+        "pools": {"social": {"agents": 2}},
+        "handling": {"acknowledge": {"dist": "exponential", "mean": "3m"},
+                     "resolve": {"dist": "exponential", "mean": "14m"}},
+        "routing": {"move_channel": {"share": 0.3, "delay": "30m", "follow_through": 0.8}},
+        "policy": {"acknowledge": "realtime", "respond_to": ["complaint"]},
+    }
+    return variant(base, **changes)
+
+
+def table_sizes(scenario, monkeypatch, compact_at: int) -> tuple[list[tuple[int, int]], int, object]:
+    """(table length, unsettled mentions) after each window, the number of compactions, and
+    the replication, with tables compacted past `compact_at` held mentions."""
+    from sim.engine import collect, model
+
+    monkeypatch.setattr(collect, "COMPACT_AT", compact_at)
+    sizes, compactions = [], [0]
+    collect_window, compact = collect.Collector.collect, model.CareModel.compact
+
+    def counted_compact(self, keep):
+        compactions[0] += 1
+        return compact(self, keep)
+
+    def measured_collect(self, w0, w1):
+        collect_window(self, w0, w1)
+        sizes.append((len(self.model.table), int((~self.settled).sum())))
+
+    monkeypatch.setattr(model.CareModel, "compact", counted_compact)
+    monkeypatch.setattr(collect.Collector, "collect", measured_collect)
+    rep = simulate(scenario, np.random.SeedSequence(1), keep_mentions=True)
+    monkeypatch.undo()
+    return sizes, compactions[0], rep
+
+
+def test_settled_mentions_behind_a_starved_one_are_forgotten(monkeypatch):
+    """A replication holds the mentions in play, not every mention since the oldest still
+    waiting: past `COMPACT_AT` the settled ones are dropped wherever they stand."""
+    from sim.engine.collect import COMPACT_AT
+
+    sc = starved(days="8d", arrivals={"rate": "200/h", "types": {"complaint": 0.05, "noise": 0.95},
+                                      "cascades": {"branching": 0.3, "decay": "1h", "breach_boost": 2.0}})
+    sizes, compactions, _ = table_sizes(sc, monkeypatch, COMPACT_AT)
+    assert compactions > 0
+    assert all(held <= COMPACT_AT + 2 * unsettled for held, unsettled in sizes), sizes
+    # without compaction the oldest waiting complaint holds everything after it
+    never, _, _ = table_sizes(sc, monkeypatch, 10**9)
+    assert max(held for held, _ in never[:-1]) > 3 * max(held for held, _ in sizes)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"policy": {"priority": "followers"}}, {"policy": {"acknowledge": "batched", "batch_every": "2h"}},
+    {"policy": {"priority": "deadline", "acknowledge": "with_resolution"}, "routing": {}},
+], ids=["realtime", "followers", "batched", "with_resolution"])
+def test_compacting_the_table_changes_no_result(changes, monkeypatch):
+    """Compaction renumbers the refs held in queues, agents, timers and the loop's watch list;
+    a replication compacted at every window gives the records and statistics of one never
+    compacted, bit for bit."""
+    from sim.output import mentions_csv, summary_json
+
+    sc = starved(**changes)
+    _, often, every = table_sizes(sc, monkeypatch, 0)
+    _, never, none = table_sizes(sc, monkeypatch, 10**9)
+    assert often >= 3 and never == 0
+    assert every.metrics == none.metrics
+    assert mentions_csv(every.mentions) == mentions_csv(none.mentions)

@@ -70,6 +70,13 @@ class ClosedLoop:
             self._watch(t, first_ref + j, CHECK if answered else IGNORED)
         self._arm()
 
+    def renumber(self, renumbering) -> None:
+        """Refs renumbered by a table compaction; entries of settled mentions (answered in
+        time: the others were due by now) leave the watch list."""
+        self.watch = [(t, seq, new, kind) for t, seq, new, kind in
+                      ((t, seq, renumbering(ref), kind) for t, seq, ref, kind in self.watch) if new >= 0]
+        heapq.heapify(self.watch)
+
     def _watch(self, t: float, ref: int, kind: int) -> None:
         self.seq += 1
         heapq.heappush(self.watch, (t, self.seq, ref, kind))

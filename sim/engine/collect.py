@@ -19,6 +19,9 @@ from .table import DROP
 
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 NAN = math.nan
+# Settled mentions a table may hold behind an unsettled one (a resolution starved for days, say)
+# before it is compacted, once they also outnumber the unsettled ones.
+COMPACT_AT = 4096
 
 
 def occupancy_integral(starts: np.ndarray, stops: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -93,8 +96,14 @@ class Collector:
         if w1 >= self.end:
             settled[:] = True
         cut = int(np.argmin(settled)) if not settled.all() else n
-        table.drop(cut)
-        self.settled = settled[cut:]
+        # settled mentions behind the first unsettled one, held only for their place
+        held = int(settled[cut:].sum())
+        if held > max(COMPACT_AT, n - cut - held):
+            self.model.compact(~settled)       # costs about what it frees: O(1) a mention
+            self.settled = np.zeros(len(table), dtype=bool)
+        else:
+            table.drop(cut)
+            self.settled = settled[cut:]
         if self.sink is not None:
             # mentions registered later arrive at w1 or after (follow-ons come after their cause)
             waiting = table.static()["arrival"][~self.settled]

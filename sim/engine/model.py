@@ -55,6 +55,7 @@ class CareModel:
         self.next_due = INF              # time of the next pre-generated arrival not let in yet
         self._armed = False
         self._walk_event = reusable_event(self.env)   # one arrival event pending at a time
+        self.waiting_refs: set[Later] = set()         # timers that hold a ref (`_later`)
 
     # ---------------------------------------------------------------- set-up
     def _route(self, sc: Scenario) -> tuple[list[list[int]], list[list[int]]]:
@@ -173,7 +174,27 @@ class CareModel:
     def schedule_arrival(self, ref: int) -> None:
         """A mention created during the run arrives at its own time."""
         t = self.table
-        Timeout(self.env, t.arrival[ref - t.lo] - self.env.now).callbacks.append(lambda _e: self._arrive_now(ref))
+        self._later(t.arrival[ref - t.lo] - self.env.now, ref, self._arrive_now)
+
+    def _later(self, delay: float, ref: int, action) -> None:
+        """`action(ref)` after `delay`, the ref kept where a table compaction renumbers it."""
+        later = Later(self, ref, action)
+        self.waiting_refs.add(later)
+        Timeout(self.env, delay).callbacks.append(later)
+
+    def compact(self, keep: np.ndarray) -> None:
+        """Forget the settled mentions (`keep` False) wherever they stand in the table, and
+        renumber every ref held: queues, agents, arrivals not yet let in, timers, the loop's
+        watch list. What a replication holds then follows the mentions in play even when a
+        few of them wait for days (a starved queue) while the rest come and go."""
+        renumbering = self.table.compact(keep)
+        for pool in self.pools:
+            pool.renumber(renumbering)
+        self._refs = [renumbering(ref) for ref in self._refs]   # -1: settled before let in (pull skips)
+        for later in self.waiting_refs:
+            later.ref = renumbering(later.ref)
+        if self.cascade_hook is not None:
+            self.cascade_hook.renumber(renumbering)
 
     def _arrive_now(self, ref: int) -> None:
         self.pull()                       # pre-generated arrivals due earlier join the queue first
@@ -192,7 +213,7 @@ class CareModel:
             if move == STAY:
                 self.ready_to_resolve(ref)
             elif move == MOVE:
-                Timeout(self.env, self.move_delay).callbacks.append(lambda _e: self.ready_to_resolve(ref))
+                self._later(self.move_delay, ref, self.ready_to_resolve)
             # DROP: moved channel and never followed through (derived at settlement)
         if self.reply_hook is not None:
             self.reply_hook(ref)
@@ -205,3 +226,16 @@ class CareModel:
         pool.res_q.push(ref)
         if pool.idle:
             pool.wake()
+
+
+class Later:
+    """A timer's callback that does `action(ref)`, its ref renumbered by table compactions."""
+
+    __slots__ = ("model", "ref", "action")
+
+    def __init__(self, model: CareModel, ref: int, action):
+        self.model, self.ref, self.action = model, ref, action
+
+    def __call__(self, _event) -> None:
+        self.model.waiting_refs.discard(self)
+        self.action(self.ref)

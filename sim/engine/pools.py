@@ -140,6 +140,15 @@ class PoolState:
         for column in (self.busy, self.overtime_since):
             column[:old] = [column[k] for k in order]
 
+    def renumber(self, renumbering) -> None:
+        """Refs renumbered by a table compaction: in the queues, waiting for a sweep and in hand."""
+        self.ack_q.renumber(renumbering)
+        self.res_q.renumber(renumbering)
+        self.pending = renumbering.kept(self.pending)
+        for agent in self.agents:
+            if agent.job >= 0:               # in hand, so not settled: kept
+                agent.job = renumbering(agent.job)
+
     def wake(self) -> None:
         """Start an idle slot on new work: the slot of the least busy agent."""
         idle = self.idle

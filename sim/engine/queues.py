@@ -23,6 +23,12 @@ class FifoQueue:
     def __len__(self) -> int:
         return len(self.items)
 
+    def renumber(self, renumbering) -> None:
+        """Refs renumbered by a table compaction; forgotten (settled) mentions leave the line."""
+        kept = renumbering.kept(self.items)
+        self.items.clear()               # in place: `push` and `popleft` are its own methods
+        self.items.extend(kept)
+
 
 class KeyedQueue:
     """Smallest key first; the key of mention `ref` is `table.<column>[ref - table.lo]`."""
@@ -41,6 +47,12 @@ class KeyedQueue:
 
     def popleft(self) -> int:
         return heapq.heappop(self.items)[2]
+
+    def renumber(self, renumbering) -> None:
+        """As `FifoQueue.renumber`; keys and joining sequence keep the order."""
+        self.items = [(key, seq, new) for key, seq, new in
+                      ((key, seq, renumbering(ref)) for key, seq, ref in self.items) if new >= 0]
+        heapq.heapify(self.items)
 
     def __len__(self) -> int:
         return len(self.items)

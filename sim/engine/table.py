@@ -127,6 +127,24 @@ class MentionTable:
             times["res_start"], times["res_done"] = times["ack_start"].copy(), times["ack_done"].copy()
         return times
 
+    def compact(self, keep: np.ndarray) -> "Renumbering":
+        """Forget every mention where `keep` is False (all settled), wherever it stands, and
+        number the others afresh from `end` on, in the same order (so that no ref still held
+        anywhere can name another mention). Returns the renumbering, which whoever holds refs
+        applies (`CareModel.compact`)."""
+        rows = np.flatnonzero(keep)
+        static = self.static()
+        self._static = {name: v[rows] for name, v in static.items()}
+        pick = rows.tolist()
+        for name in self.columns:            # in place: under `both` two names share a column
+            column = getattr(self, name)
+            column[:] = [column[i] for i in pick]
+        new = np.full(len(keep), -1, dtype=np.int64)
+        new[rows] = self.end + np.arange(len(rows))
+        renumbering = Renumbering(self.lo, new.tolist())
+        self.lo = self.end
+        return renumbering
+
     def drop(self, k: int) -> None:
         """Forget the first `k` mentions (all settled)."""
         if k <= 0:
@@ -136,3 +154,18 @@ class MentionTable:
         for name in self.columns:
             del getattr(self, name)[:k]
         self.lo += k
+
+
+class Renumbering:
+    """Old ref -> new ref after `MentionTable.compact`; -1 for a mention forgotten (settled)."""
+
+    def __init__(self, lo: int, new: list[int]):
+        self.lo, self.new = lo, new
+
+    def __call__(self, ref: int) -> int:
+        j = ref - self.lo
+        return self.new[j] if 0 <= j < len(self.new) else -1
+
+    def kept(self, refs) -> list[int]:
+        """The new refs of those of `refs` still in the table, in order."""
+        return [r for r in map(self, refs) if r >= 0]
