@@ -6,8 +6,10 @@ comes). Columns the engine reads or writes on every event are Python lists, inde
 `ref - lo` (scalar access to NumPy arrays is slow on the hot path; list columns are filled and
 read back in one C-level call each, far cheaper than a small object per mention). Columns only
 the settlement needs stay NumPy arrays. When the collector has settled every mention up to some
-ref, that prefix is dropped from every column and `lo` moves on, so memory follows the mentions
-in play, not the horizon.
+ref, that prefix is dropped from every column and `lo` moves on; when many settled mentions sit
+behind one still in play (a resolution starved for days), the table is compacted instead and
+the mentions left are renumbered (`compact`). So memory follows the mentions in play, not the
+horizon.
 """
 from __future__ import annotations
 
