@@ -414,13 +414,13 @@ def test_types_and_channels_follow_their_shares():
 def test_follow_ons_drawn_ahead_are_the_factorys_rows_in_order():
     """The closed loop's follow-ons take their attributes from blocks drawn ahead
     (`DrawnAhead`): whatever the sizes asked for, the rows handed out are the factory's own
-    draws, in order, each once, so they have exactly the distribution checked above; and the
-    factory is asked a block at a time."""
+    draws, in order, each once, so they have exactly the distribution checked above; the
+    factory is asked a block at a time; and each request gets what drawing it alone would."""
     from sim.arrivals.mentions import DrawnAhead, MentionFactory
 
     sc = scenario("retail_weekday")
     block = DrawnAhead.BLOCK
-    sizes = [3, 0, 1, 7, block - 12, 2, 5, 2 * block + 1, 4, 300, 300]   # straddles blocks; one larger than a block
+    sizes = [3, 0, 1, 7, block - 12, 2, 5, 2 * block + 1, 4, 300, 300]   # straddles blocks; one over a block
     factory = MentionFactory(sc, np.random.SeedSequence(7))
     asked: list[int] = []
     factory_draw = factory.draw
@@ -435,3 +435,9 @@ def test_follow_ons_drawn_ahead_are_the_factorys_rows_in_order():
         handed = np.concatenate([g[name] for g in got])
         drawn = np.concatenate([e[name] for e in expected])
         assert np.array_equal(handed, drawn[:len(handed)]), name
+    # and they are what a draw per request would give, but for the last bit of an inverse normal
+    apart = MentionFactory(sc, np.random.SeedSequence(7))
+    for n, g in zip(sizes, got):
+        alone = apart.draw(n)
+        for name, values in alone.items():
+            assert np.allclose(g[name], values, rtol=1e-14, atol=0.0), name

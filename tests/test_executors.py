@@ -309,6 +309,7 @@ def test_caresim_run_on_dask_local_writes_what_one_process_writes(scenario, tmp_
     import subprocess
     import sys
 
+    pytest.importorskip("distributed")
     path = tmp_path / "s.yaml"
     path.write_text(dump_scenario(scenario), encoding="utf-8")
     folders = {}

@@ -4,10 +4,14 @@ uniform draw can take, tails included."""
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scipy.special import ndtri as scipy_ndtri
+
+from helpers import REPO
 
 from sim.arrivals.inverse_normal import SMALL, ndtri
 
@@ -63,5 +67,18 @@ def test_ends_of_the_unit_interval(size):
     u[0], u[-1] = 0.0, 1.0
     x = ndtri(u)
     assert (x[0], x[-1]) == (-np.inf, np.inf) and np.all(x[1:-1] == 0.0)
+
+
+def test_increasing_and_empty():
+    assert np.all(np.diff(ndtri(np.linspace(0.0, 1.0, 100_001))) > 0)
     assert ndtri(np.array([], dtype=float)).shape == (0,)
-    assert np.all(np.diff(ndtri(np.linspace(0.0, 1.0, 100_001))) > 0)   # increasing
+
+
+def test_a_run_of_one_replication_does_not_load_scipy_special():
+    """What the inverse normal of our own is for: `scipy.special` is a third of the start-up of
+    a short run, and only gamma work times and intervals over replications need it."""
+    code = ("import sys; from sim.runner import run; from sim.scenario import load_scenario; "
+            f"sc = load_scenario({str(REPO / 'scenarios' / 'baseline.yaml')!r}); "
+            "run(sc.model_copy(update={'horizon': 1440.0}), replications=1, workers=1); "
+            "assert 'scipy.special' not in sys.modules, 'scipy.special was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -36,7 +36,10 @@ _FAR = (
 )
 
 
-def _polynomials(coefficients: tuple[tuple[float, ...], tuple[float, ...]], r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+Coefficients = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def _polynomials(coefficients: Coefficients, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numerator and denominator at r, by Horner's rule in AS241's order of operations."""
     num, den = coefficients
     p, q = num[0] * r + num[1], den[0] * r + den[1]

@@ -21,6 +21,11 @@ STREAMS = (
     "type", "channel", "followers", "ack_expect", "resolve_expect", "patience",
     "ack_work", "resolve_work", "triage", "triage_other", "move", "follow_through",
 )
+# The streams read through the inverse normal, all in one call per draw (its fixed cost is that
+# of two dozen NumPy calls, and a quiet day's draws are few); the work streams always, lognormal
+# or not: which way `ndtri` computes (the last bit may differ) must not hang on the handling
+# times, or two scenarios compared on common random numbers could see different deadlines.
+NORMAL_STREAMS = ("followers", "ack_expect", "resolve_expect", "ack_work", "resolve_work")
 
 
 def _lookup(table: dict, channel: str, typ: str):
@@ -75,10 +80,6 @@ class MentionFactory:
         hd = scenario.handling
         self.ack_handling = [_lookup(hd.acknowledge, "", ty) or _HANDLING.acknowledge["default"] for ty in self.types]
         self.res_handling = [_lookup(hd.resolve, "", ty) or _HANDLING.resolve["default"] for ty in self.types]
-        # the streams read through the inverse normal, all in one call per draw (its fixed cost
-        # is that of two dozen NumPy calls: a breach's follow-ons and a quiet day's are few)
-        lognormal = any(h.dist == "lognormal" for h in self.ack_handling + self.res_handling)
-        self.normal_streams = ("followers", "ack_expect", "resolve_expect") + (("ack_work", "resolve_work") if lognormal else ())
         pol = scenario.policy
         self.accuracy = pol.triage_accuracy
 
@@ -93,7 +94,7 @@ class MentionFactory:
         channel_p = self.channel_p if channel_p is None else channel_p
         typ = np.searchsorted(np.cumsum(type_p)[:-1], u["type"], side="right")
         ch = np.searchsorted(np.cumsum(channel_p)[:-1], u["channel"], side="right")
-        names = self.normal_streams
+        names = NORMAL_STREAMS
         z = dict(zip(names, np.split(ndtri(np.concatenate([u[s] for s in names])), len(names))))
         f = self.scenario.arrivals.followers
         followers = np.rint(f.median * np.exp(f.sigma * z["followers"])).astype(np.int64)
@@ -109,8 +110,7 @@ class MentionFactory:
             if sel.any():
                 for work, stream, spec in ((ack_work, "ack_work", self.ack_handling[t]),
                                            (res_work, "resolve_work", self.res_handling[t])):
-                    normal = z[stream][sel] if stream in z else None
-                    work[sel] = work_from_uniform(u[stream][sel], spec, normal)
+                    work[sel] = work_from_uniform(u[stream][sel], spec, z[stream][sel])
         return {
             "type": typ,
             "channel": ch,
@@ -162,9 +162,10 @@ class DrawnAhead:
 
     def draw(self, n: int) -> dict[str, np.ndarray]:
         if self.next + n > self.size:
-            block = self.factory.draw(max(self.BLOCK, n))
-            left = {k: v[self.next:] for k, v in self.rows.items()}
-            self.rows = {k: np.concatenate([left[k], v]) for k, v in block.items()} if left else block
+            block = self.factory.draw(max(self.BLOCK, n - (self.size - self.next)))
+            if self.next < self.size:
+                block = {k: np.concatenate([self.rows[k][self.next:], v]) for k, v in block.items()}
+            self.rows = block
             self.next, self.size = 0, len(self.rows["type"])
         rows = {k: v[self.next:self.next + n] for k, v in self.rows.items()}
         self.next += n

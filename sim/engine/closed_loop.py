@@ -24,6 +24,7 @@ from simpy.events import Timeout
 from ..arrivals.cascades import boosted_offspring_times, branching_factors
 from ..arrivals.source import ArrivalSource
 from ..scenario.models import Scenario
+from .table import Renumbering
 
 
 INF = float("inf")
@@ -70,12 +71,10 @@ class ClosedLoop:
             self._watch(t, first_ref + j, CHECK if answered else IGNORED)
         self._arm()
 
-    def renumber(self, renumbering) -> None:
+    def renumber(self, renumbering: Renumbering) -> None:
         """Refs renumbered by a table compaction; entries of settled mentions (answered in
         time: the others were due by now) leave the watch list."""
-        self.watch = [(t, seq, new, kind) for t, seq, new, kind in
-                      ((t, seq, renumbering(ref), kind) for t, seq, ref, kind in self.watch) if new >= 0]
-        heapq.heapify(self.watch)
+        self.watch = renumbering.heap(self.watch)
 
     def _watch(self, t: float, ref: int, kind: int) -> None:
         self.seq += 1

@@ -78,7 +78,8 @@ class Collector:
 
     def collect(self, w0: float, w1: float) -> None:
         """Add window [w0, w1) to the statistics, then settle what is finished and let the
-        table forget the settled mentions ahead of the first unsettled one."""
+        table forget the settled mentions ahead of the first unsettled one, or, when many
+        settled ones sit behind it, every settled mention (`CareModel.compact`)."""
         table = self.model.table
         static = table.static()
         n = len(table)

@@ -9,6 +9,8 @@ times (`sim.engine.collect`).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import simpy
 from simpy.core import NORMAL
@@ -48,7 +50,7 @@ class CareModel:
         self.table = MentionTable(
             np.asarray(first_pool_of), np.asarray(res_pool_of), self.both,
             move.share if move else 0.0, move.follow_through if move else 1.0, keys,
-            loop=cascade_hook.branching if cascade_hook is not None else None)
+            branching_of=cascade_hook.branching if cascade_hook is not None else None)
         self._refs: list[int] = []
         self._times: list[float] = []
         self._k = 0
@@ -176,7 +178,7 @@ class CareModel:
         t = self.table
         self._later(t.arrival[ref - t.lo] - self.env.now, ref, self._arrive_now)
 
-    def _later(self, delay: float, ref: int, action) -> None:
+    def _later(self, delay: float, ref: int, action: Callable[[int], None]) -> None:
         """`action(ref)` after `delay`, the ref kept where a table compaction renumbers it."""
         later = Later(self, ref, action)
         self.waiting_refs.add(later)
@@ -190,9 +192,12 @@ class CareModel:
         renumbering = self.table.compact(keep)
         for pool in self.pools:
             pool.renumber(renumbering)
-        self._refs = [renumbering(ref) for ref in self._refs]   # -1: settled before let in (pull skips)
+        # arrivals not let in yet; -1: settled (gave up) before it, which `pull` skips
+        self._refs[self._k:] = [renumbering(ref) for ref in self._refs[self._k:]]
         for later in self.waiting_refs:
             later.ref = renumbering(later.ref)
+            if later.ref < 0:   # its mention is due to arrive or move later: never settled
+                raise RuntimeError("a mention was settled while a timer of its own was pending")
         if self.cascade_hook is not None:
             self.cascade_hook.renumber(renumbering)
 
@@ -233,7 +238,7 @@ class Later:
 
     __slots__ = ("model", "ref", "action")
 
-    def __init__(self, model: CareModel, ref: int, action):
+    def __init__(self, model: CareModel, ref: int, action: Callable[[int], None]):
         self.model, self.ref, self.action = model, ref, action
 
     def __call__(self, _event) -> None:

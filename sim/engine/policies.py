@@ -85,11 +85,13 @@ class Batched(AckPolicy):
 
     def _sweep(self, k: int) -> None:
         self.model.pull()                 # arrivals due by now join pending before the sweep
-        table = self.model.table
+        table, now = self.model.table, self.model.env.now
         for pool in self.model.pools:
             if pool.pending:
                 for ref in pool.pending:
-                    if ref >= table.lo:                 # not retired as abandoned meanwhile
+                    # those who gave up meanwhile would only be skipped (and wake an agent for
+                    # nothing), whether still in the table or compacted away
+                    if ref >= table.lo and table.gives_up[ref - table.lo] > now:
                         pool.ack_q.push(ref)
                 pool.pending = []
                 while pool.idle and len(pool.ack_q):

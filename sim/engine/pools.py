@@ -18,7 +18,7 @@ from simpy.events import Event
 
 from ..arrivals.base import WEEK
 from ..scenario.models import Pool
-from .table import ACK, BOTH, RESOLVE
+from .table import ACK, BOTH, RESOLVE, Renumbering
 
 if TYPE_CHECKING:
     from .model import CareModel
@@ -140,7 +140,7 @@ class PoolState:
         for column in (self.busy, self.overtime_since):
             column[:old] = [column[k] for k in order]
 
-    def renumber(self, renumbering) -> None:
+    def renumber(self, renumbering: Renumbering) -> None:
         """Refs renumbered by a table compaction: in the queues, waiting for a sweep and in hand."""
         self.ack_q.renumber(renumbering)
         self.res_q.renumber(renumbering)

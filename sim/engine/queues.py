@@ -11,6 +11,8 @@ from __future__ import annotations
 import heapq
 from collections import deque
 
+from .table import Renumbering
+
 
 class FifoQueue:
     __slots__ = ("items", "push", "popleft")
@@ -23,7 +25,7 @@ class FifoQueue:
     def __len__(self) -> int:
         return len(self.items)
 
-    def renumber(self, renumbering) -> None:
+    def renumber(self, renumbering: Renumbering) -> None:
         """Refs renumbered by a table compaction; forgotten (settled) mentions leave the line."""
         kept = renumbering.kept(self.items)
         self.items.clear()               # in place: `push` and `popleft` are its own methods
@@ -48,11 +50,9 @@ class KeyedQueue:
     def popleft(self) -> int:
         return heapq.heappop(self.items)[2]
 
-    def renumber(self, renumbering) -> None:
+    def renumber(self, renumbering: Renumbering) -> None:
         """As `FifoQueue.renumber`; keys and joining sequence keep the order."""
-        self.items = [(key, seq, new) for key, seq, new in
-                      ((key, seq, renumbering(ref)) for key, seq, ref in self.items) if new >= 0]
-        heapq.heapify(self.items)
+        self.items = renumbering.heap(self.items)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -13,8 +13,9 @@ horizon.
 """
 from __future__ import annotations
 
+import heapq
 import math
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -38,13 +39,14 @@ class MentionTable:
     """Columns of the registered mentions, refs `lo .. lo + len - 1`."""
 
     def __init__(self, first_pool: np.ndarray, res_pool: np.ndarray, both: bool, move_share: float,
-                 follow_through: float, keys, loop: Callable[[np.ndarray], np.ndarray] | None):
+                 follow_through: float, keys, branching_of: Callable[[np.ndarray], np.ndarray] | None):
         self.first_pool_of, self.res_pool_of = first_pool, res_pool   # [channel, triaged_as]
         self.both, self.move_share, self.follow_through = both, move_share, follow_through
         self.keys = keys            # (stage key function or None, for acknowledge and resolve)
         # the closed loop reads a few columns of its own, one of them each mention's branching
-        # ratio (`loop`: followers -> branching), worked out for the whole batch at registration
-        self.loop = loop
+        # ratio (`branching_of`: followers -> ratios), worked out for the whole batch at registration
+        self.branching_of = branching_of
+        self.loop = branching_of is not None
         self.lo = 0
         # one key for both stages (reach, type order): one column, read under both names
         self.shared_key = keys[0] is not None and keys[0] is keys[1]
@@ -53,7 +55,7 @@ class MentionTable:
         # and it never waits to be resolved. The engine records the first reply only.
         self.recorded_columns = RECORDED[:2] if both else RECORDED
         # the list columns in use, all filled by `add` and cut together by `drop`
-        self.columns = HOT + tuple(in_use) + self.recorded_columns + (LOOP if loop else ())
+        self.columns = HOT + tuple(in_use) + self.recorded_columns + (LOOP if self.loop else ())
         for name in HOT + KEYS + RECORDED + LOOP:
             setattr(self, name, [])
         if self.shared_key:
@@ -99,7 +101,7 @@ class MentionTable:
             getattr(self, name).extend(nans)
         if self.loop:
             self.type += m["type"].tolist()
-            self.branching += self.loop(m["followers"]).tolist()
+            self.branching += self.branching_of(m["followers"]).tolist()
             self.arrival += arrival.tolist()
             self.ack_due += ack_due.tolist()
             self.boosted += [False] * n
@@ -135,6 +137,7 @@ class MentionTable:
         anywhere can name another mention). Returns the renumbering, which whoever holds refs
         applies (`CareModel.compact`)."""
         rows = np.flatnonzero(keep)
+        end = self.end                       # read before the columns are cut
         static = self.static()
         self._static = {name: v[rows] for name, v in static.items()}
         pick = rows.tolist()
@@ -142,9 +145,9 @@ class MentionTable:
             column = getattr(self, name)
             column[:] = [column[i] for i in pick]
         new = np.full(len(keep), -1, dtype=np.int64)
-        new[rows] = self.end + np.arange(len(rows))
+        new[rows] = end + np.arange(len(rows))
         renumbering = Renumbering(self.lo, new.tolist())
-        self.lo = self.end
+        self.lo = end
         return renumbering
 
     def drop(self, k: int) -> None:
@@ -168,6 +171,13 @@ class Renumbering:
         j = ref - self.lo
         return self.new[j] if 0 <= j < len(self.new) else -1
 
-    def kept(self, refs) -> list[int]:
+    def kept(self, refs: Iterable[int]) -> list[int]:
         """The new refs of those of `refs` still in the table, in order."""
         return [r for r in map(self, refs) if r >= 0]
+
+    def heap(self, entries: list[tuple]) -> list[tuple]:
+        """A heap of (time or key, sequence, ref, ...) entries, renumbered: those of forgotten
+        mentions left out, the rest in the same order (time or key and sequence decide it)."""
+        kept = [(e[0], e[1], new, *e[3:]) for e in entries if (new := self(e[2])) >= 0]
+        heapq.heapify(kept)
+        return kept
