@@ -213,3 +213,31 @@ def test_compacting_the_table_changes_no_result(changes, monkeypatch):
     assert often >= 3 and never == 0
     assert json.dumps(every.metrics, sort_keys=True) == json.dumps(none.metrics, sort_keys=True)   # NaN too
     assert mentions_csv(every.mentions) == mentions_csv(none.mentions)
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_compaction_keeps_the_rest_in_order_under_refs_never_used_before(both):
+    """The mentions left keep their columns and order and take refs from the table's old end
+    on, so a ref held from before can never name another mention; under `with_resolution` the
+    resolution times still share the first reply's column."""
+    from sim.engine.table import MentionTable
+
+    table = MentionTable(np.array([[0]]), np.array([[0]]), both, 0.0, 1.0, (None, None), None)
+    n = 10
+    batch = {name: np.zeros(n) for name in ("ack_expect", "resolve_expect", "patience", "ack_work",
+                                            "resolve_work", "u_move", "u_follow")}
+    batch |= {"arrival": np.arange(n, dtype=float), "channel": np.zeros(n, dtype=np.int64),
+              "triaged_as": np.zeros(n, dtype=np.int64), "type": np.zeros(n, dtype=np.int64),
+              "followers": np.ones(n, dtype=np.int64), "id": np.arange(100, 100 + n),
+              "parent_id": np.full(n, -1), "origin": np.zeros(n, dtype=np.int64)}
+    table.add(batch)
+    table.drop(2)                                   # refs 2..9 left; the next would be 10
+    table.ack_start[:] = [float(k) for k in range(n - 2)]
+    keep = np.zeros(n - 2, dtype=bool)
+    keep[[1, 5, 6]] = True
+    renumbering = table.compact(keep)
+    assert [renumbering(ref) for ref in range(12)] == [-1] * 3 + [10] + [-1] * 3 + [11, 12] + [-1] * 3
+    assert table.lo == 10 and table.end == 13 and len(table) == 3
+    assert table.ack_start == [1.0, 5.0, 6.0]
+    assert list(table.static()["id"]) == [103, 107, 108]
+    assert (table.res_start is table.ack_start) == both
