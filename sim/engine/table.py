@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from operator import itemgetter
 from typing import Callable, Iterable
 
 import numpy as np
@@ -140,13 +141,14 @@ class MentionTable:
         end = self.end                       # read before the columns are cut
         static = self.static()
         self._static = {name: v[rows] for name, v in static.items()}
-        pick = rows.tolist()
+        # one C-level gather a column (`itemgetter` of one index gives the item, not a tuple)
+        take = itemgetter(*rows.tolist()) if len(rows) > 1 else lambda column: tuple(column[i] for i in rows)
         for name in self.columns:            # in place: under `both` two names share a column
             column = getattr(self, name)
-            column[:] = [column[i] for i in pick]
+            column[:] = take(column)
         new = np.full(len(keep), -1, dtype=np.int64)
         new[rows] = end + np.arange(len(rows))
-        renumbering = Renumbering(self.lo, new.tolist())
+        renumbering = Renumbering(self.lo, new)
         self.lo = end
         return renumbering
 
@@ -164,8 +166,8 @@ class MentionTable:
 class Renumbering:
     """Old ref -> new ref after `MentionTable.compact`; -1 for a mention forgotten (settled)."""
 
-    def __init__(self, lo: int, new: list[int]):
-        self.lo, self.new = lo, new
+    def __init__(self, lo: int, new: np.ndarray):
+        self.lo, self.array, self.new = lo, new, new.tolist()
 
     def __call__(self, ref: int) -> int:
         j = ref - self.lo
@@ -173,7 +175,10 @@ class Renumbering:
 
     def kept(self, refs: Iterable[int]) -> list[int]:
         """The new refs of those of `refs` still in the table, in order."""
-        return [r for r in map(self, refs) if r >= 0]
+        j = np.fromiter(refs, dtype=np.int64) - self.lo
+        inside = (j >= 0) & (j < len(self.array))
+        new = self.array[j[inside]]
+        return new[new >= 0].tolist()
 
     def heap(self, entries: list[tuple]) -> list[tuple]:
         """A heap of (time or key, sequence, ref, ...) entries, renumbered: those of forgotten
