@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from collections import deque
 
 import numpy as np
 import pytest
@@ -237,7 +238,14 @@ def test_compaction_keeps_the_rest_in_order_under_refs_never_used_before(both):
     keep[[1, 5, 6]] = True
     renumbering = table.compact(keep)
     assert [renumbering(ref) for ref in range(12)] == [-1] * 3 + [10] + [-1] * 3 + [11, 12] + [-1] * 3
+    assert renumbering.kept(deque([8, 3, 4, 7, 3, 0, 99])) == [12, 10, 11, 10]   # order kept, the rest gone
     assert table.lo == 10 and table.end == 13 and len(table) == 3
     assert table.ack_start == [1.0, 5.0, 6.0]
     assert list(table.static()["id"]) == [103, 107, 108]
+    assert (table.res_start is table.ack_start) == both
+    # down to one mention, then to none
+    table.compact(np.array([False, True, False]))
+    assert table.lo == 13 and table.ack_start == [5.0] and list(table.static()["id"]) == [107]
+    table.compact(np.array([False]))
+    assert table.lo == 14 and len(table) == 0 and table.ack_start == []
     assert (table.res_start is table.ack_start) == both

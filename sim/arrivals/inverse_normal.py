@@ -50,7 +50,7 @@ def _polynomials(coefficients: Coefficients, r: np.ndarray) -> tuple[np.ndarray,
 
 
 # Below this many values, Python's own AS241 (in C) a value at a time is cheaper than the two
-# dozen NumPy calls of the array version: the closed loop draws a breach's few follow-ons at once.
+# dozen NumPy calls of the array version: a quiet day's cascades, an incident's mentions.
 SMALL = 256
 _scalar = NormalDist().inv_cdf
 

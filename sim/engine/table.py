@@ -142,7 +142,8 @@ class MentionTable:
         static = self.static()
         self._static = {name: v[rows] for name, v in static.items()}
         # one C-level gather a column (`itemgetter` of one index gives the item, not a tuple)
-        take = itemgetter(*rows.tolist()) if len(rows) > 1 else lambda column: tuple(column[i] for i in rows)
+        pick = rows.tolist()
+        take = itemgetter(*pick) if len(pick) > 1 else lambda column: [column[i] for i in pick]
         for name in self.columns:            # in place: under `both` two names share a column
             column = getattr(self, name)
             column[:] = take(column)
@@ -164,20 +165,23 @@ class MentionTable:
 
 
 class Renumbering:
-    """Old ref -> new ref after `MentionTable.compact`; -1 for a mention forgotten (settled)."""
+    """Old ref -> new ref after `MentionTable.compact`; -1 for a mention forgotten (settled).
+
+    `new[j]` is the new ref of old ref `lo + j`, as an array (for lines of refs renumbered in
+    NumPy) and as a list (for one ref at a time)."""
 
     def __init__(self, lo: int, new: np.ndarray):
-        self.lo, self.array, self.new = lo, new, new.tolist()
+        self.lo, self.new_array, self.new_list = lo, new, new.tolist()
 
     def __call__(self, ref: int) -> int:
         j = ref - self.lo
-        return self.new[j] if 0 <= j < len(self.new) else -1
+        return self.new_list[j] if 0 <= j < len(self.new_list) else -1
 
     def kept(self, refs: Iterable[int]) -> list[int]:
         """The new refs of those of `refs` still in the table, in order."""
         j = np.fromiter(refs, dtype=np.int64) - self.lo
-        inside = (j >= 0) & (j < len(self.array))
-        new = self.array[j[inside]]
+        inside = (j >= 0) & (j < len(self.new_array))
+        new = self.new_array[j[inside]]
         return new[new >= 0].tolist()
 
     def heap(self, entries: list[tuple]) -> list[tuple]:
