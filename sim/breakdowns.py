@@ -24,7 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrivals.base import WEEK, hourly_rates, week_offset
-from .metrics import FOLLOWER_TIERS, TIER_EDGES, answerable, follower_tier, sla_business_clock, sla_met
+from .metrics import (FOLLOWER_TIERS, TIER_EDGES, answerable, breaches_by_group, expectation_decided, follower_tier,
+                      sla_business_clock, sla_met)
 from .records import ORIGINS, MentionLog, TimeSeries
 
 HOURS = np.arange(24)
@@ -59,17 +60,15 @@ class BreachRates(NamedTuple):
 def breach_rates(log: MentionLog, groups: np.ndarray, size: int) -> BreachRates:
     """Breach rates of the mentions of `log` by group (`groups[i]` in `0..size-1`).
 
-    An expectation is decided when breached, or when the stage was done by the deadline; a
-    mention still waiting with its deadline ahead at the horizon counts neither way.
+    Decided and breached as the summary counts them (`expectation_decided`).
     """
     groups = np.asarray(groups, dtype=np.int64)
     out = []
     for stage in ("ack", "resolve"):
         breached = np.asarray(log[f"{stage}_breached"], dtype=bool)
-        decided = breached | (np.asarray(log[f"{stage}_done"], dtype=float)
-                              <= np.asarray(log[f"{stage}_expected_by"], dtype=float))
-        counts = np.bincount(groups[decided], minlength=size)
-        hits = np.bincount(groups[breached], minlength=size)
+        decided = expectation_decided(breached, np.asarray(log[f"{stage}_done"], dtype=float),
+                                      np.asarray(log[f"{stage}_expected_by"], dtype=float))
+        hits, counts = breaches_by_group(groups, breached, decided, size)
         with np.errstate(invalid="ignore", divide="ignore"):
             out.append((np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts))
     (ack, ack_n), (res, res_n) = out

@@ -156,7 +156,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
     with collector_paused():
         from .output import pieces_folder, write_outputs
         from .progress import Progress
-        from .runner import ReplicationFailed, RunawayArrivals, default_workers, run as run_scenario
+        from .runner import ReplicationFailed, RunawayArrivals, run as run_scenario, usable_cores
 
     loaded = load_all(scenarios)
     folders = output_folders(loaded, output)
@@ -180,7 +180,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
                 fail(unwritable(out, exc), code=1)
             try:
                 result = run_scenario(scenario, replications=replications, seed=seed,
-                                      workers=workers or default_workers(), dask=dask,
+                                      workers=workers or usable_cores(), dask=dask,
                                       keep_mentions=not no_mentions, on_done=lambda rep: bar.advance(),
                                       mentions_to=pieces)
             except RunawayArrivals as exc:
@@ -226,7 +226,7 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
     with collector_paused():
         from .comparison import CORE_METRICS, compare as compare_scenarios, default_output, unique_labels, write_comparison
         from .progress import Progress
-        from .runner import ReplicationFailed, RunawayArrivals, default_workers
+        from .runner import ReplicationFailed, RunawayArrivals, usable_cores
 
     loaded = load_all(scenarios)
     if len(loaded) < 2:
@@ -239,7 +239,7 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
         done = bar.advancer(labels, n)
         try:
             result = compare_scenarios([s for _, s in loaded], replications=replications, seed=seed,
-                                       workers=workers or default_workers(), labels=labels, on_done=done)
+                                       workers=workers or usable_cores(), labels=labels, on_done=done)
         except RunawayArrivals as exc:
             bar.close()
             path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")

@@ -103,6 +103,18 @@ def _count_by(labels: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(x[(x >= 0) & (x < n)], minlength=n)[:n]
 
 
+def expectation_decided(breached: np.ndarray, done: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """An expectation is decided when breached, or when the stage was done by the deadline; a
+    mention still waiting with its deadline ahead at the horizon counts neither way."""
+    return breached | (done <= due)
+
+
+def breaches_by_group(groups: np.ndarray, breached: np.ndarray, decided: np.ndarray,
+                      size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(breached, decided) counts of each group 0..size-1 (`decided` from `expectation_decided`)."""
+    return _count_by(groups, breached, size), _count_by(groups, decided, size)
+
+
 def sla_business_clock(scenario: Scenario):
     """The scenario's business-hours clock (`business_clock`), or None if it names no business
     hours."""
@@ -142,10 +154,8 @@ class MentionStats:
         self.type_group = np.array([answered.index(t) if t in answered else -1 for t in scenario.types], dtype=np.int64)
 
     def _ratio(self, name: str, hits: np.ndarray, decided: np.ndarray | None = None) -> None:
-        if decided is None:
-            self._tally(name, hits.sum(), len(hits))
-        else:
-            self._tally(name, (hits & decided).sum(), decided.sum())
+        """Share of `hits` among the `decided` (all, if None); hits are always decided."""
+        self._tally(name, hits.sum(), len(hits) if decided is None else decided.sum())
 
     def _sample(self, name: str, values: np.ndarray) -> None:
         if not self.exact:
@@ -177,11 +187,10 @@ class MentionStats:
         labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": self.type_group[a["type"]]}
         for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
             flags = a[f"{stage}_breached"]
-            decided = flags | (a[col] <= a[due])
+            decided = expectation_decided(flags, a[col], a[due])
             self._ratio(f"{stage}_breach_rate", flags, decided)
             for group, names in self.groups:
-                hits = _count_by(labels[group], flags & decided, len(names))
-                counts = _count_by(labels[group], decided, len(names))
+                hits, counts = breaches_by_group(labels[group], flags, decided, len(names))
                 for g, label in enumerate(names):
                     self._tally(f"{stage}_breach_rate_{group}_{label}", hits[g], counts[g])
         if self.exact:

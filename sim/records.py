@@ -75,65 +75,54 @@ def arrival_order(arrival: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return order
 
 
-def final_rows(held: list[dict[str, np.ndarray]], before: float) -> tuple[dict[str, np.ndarray] | None, list]:
-    """Of records held back (parts with the same columns, any order, `arrival` and `id` among
-    them), those that arrived before `before`, in the order of `mentions.csv` (None if there are
-    none), and the rest, still held.
-
-    Each part's rows go straight to their sorted places: one copy of every column, not a
-    concatenation and then a sort."""
-    held = [p for p in held if len(p["arrival"])]
-    if not held:
-        return None, []
-    sizes = [len(p["arrival"]) for p in held]
-    arrival = held[0]["arrival"] if len(held) == 1 else np.concatenate([p["arrival"] for p in held])
-    ready = arrival < before
-    n = int(np.count_nonzero(ready))
-    if n == 0:
-        return None, held
-    every = n == len(arrival)
-    ids = held[0]["id"] if len(held) == 1 else np.concatenate([p["id"] for p in held])
-    taken = slice(None) if every else np.flatnonzero(ready)
-    order = arrival_order(arrival[taken], ids[taken])
-    place = np.empty(len(arrival), dtype=np.int64)     # sorted place of each ready row
-    place[order if every else taken[order]] = np.arange(n)
-    bounds = np.cumsum([0, *sizes])
-    # per part: where its ready rows go, and which they are (None: all of them)
-    parts = []
-    rest = []
-    for p, lo, hi in zip(held, bounds[:-1], bounds[1:]):
-        r = None if every else ready[lo:hi]
-        if r is None or r.all():
-            parts.append((p, place[lo:hi], None))
-        else:
-            if r.any():
-                parts.append((p, place[lo:hi][r], r))
-                rest.append({k: v[~r] for k, v in p.items()})
-            else:
-                rest.append(p)
-    rows = {}
-    for k in held[0]:
-        out = np.empty(n, dtype=np.result_type(*(p[k] for p, _, _ in parts)))
-        for p, to, r in parts:
-            out[to] = p[k] if r is None else p[k][r]
-        rows[k] = out
-    return rows, rest
-
-
 class HeldRecords:
     """Settled records held until they are final: `add` them as they settle, in any order;
     `take(before)` returns those that arrived before `before`, in the order of `mentions.csv`
     (None if none), and keeps the rest."""
 
     def __init__(self) -> None:
-        self.parts: list[dict[str, np.ndarray]] = []
+        self.parts: list[dict[str, np.ndarray]] = []   # same columns, `arrival` and `id` among them
 
     def add(self, record: dict[str, np.ndarray]) -> None:
         if len(record["arrival"]):
             self.parts.append(record)
 
     def take(self, before: float) -> dict[str, np.ndarray] | None:
-        rows, self.parts = final_rows(self.parts, before)
+        """Each part's rows go straight to their sorted places: one copy of every column, not
+        a concatenation and then a sort."""
+        held = self.parts
+        if not held:
+            return None
+        arrival = held[0]["arrival"] if len(held) == 1 else np.concatenate([p["arrival"] for p in held])
+        ready = arrival < before
+        n = int(np.count_nonzero(ready))
+        if n == 0:
+            return None
+        every = n == len(arrival)
+        ids = held[0]["id"] if len(held) == 1 else np.concatenate([p["id"] for p in held])
+        taken = slice(None) if every else np.flatnonzero(ready)
+        order = arrival_order(arrival[taken], ids[taken])
+        place = np.empty(len(arrival), dtype=np.int64)     # sorted place of each ready row
+        place[order if every else taken[order]] = np.arange(n)
+        bounds = np.cumsum([0, *(len(p["arrival"]) for p in held)])
+        # per part: where its ready rows go, and which they are (None: all of them)
+        parts, rest = [], []
+        for p, lo, hi in zip(held, bounds[:-1], bounds[1:]):
+            r = None if every else ready[lo:hi]
+            if r is None or r.all():
+                parts.append((p, place[lo:hi], None))
+            elif r.any():
+                parts.append((p, place[lo:hi][r], r))
+                rest.append({k: v[~r] for k, v in p.items()})
+            else:
+                rest.append(p)
+        self.parts = rest
+        rows = {}
+        for k in held[0]:
+            out = np.empty(n, dtype=np.result_type(*(p[k] for p, _, _ in parts)))
+            for p, to, r in parts:
+                out[to] = p[k] if r is None else p[k][r]
+            rows[k] = out
         return rows
 
 

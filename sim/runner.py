@@ -155,7 +155,7 @@ def _simulate_task(args, records_to: str | None = None) -> Replication:
         raise ReplicationFailed(f"replication {index} of '{scenario.name}' failed: {exc!r}") from exc
 
 
-def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str, spare_core: bool = True) -> Replication:
+def _simulate_to_csv(scenario: Scenario, seed, index: int, path: str, spare_core: bool) -> Replication:
     from .mentions_csv import HEADER, open_stream
 
     with open(path, "wb") as f:
@@ -200,10 +200,6 @@ def _simulate_to_files(scenario: Scenario, seed, index: int, folder: str) -> Rep
     return replace(rep, mentions=log)
 
 
-def default_workers() -> int:
-    return usable_cores()
-
-
 def local_processes(workers: int, tasks: int) -> int:
     """How many processes `execute` runs `tasks` on locally (1: this one)."""
     return 1 if workers <= 1 or tasks <= 1 else min(workers, tasks)
@@ -223,14 +219,14 @@ def execute(tasks: list, workers: int = 1, dask: str | None = None, on_done=None
         from .distributed import run_on_dask
 
         run_on_dask(_simulate_task, tasks, dask, workers, done)
-    elif local_processes(workers, len(tasks)) > 1:
+    elif (processes := local_processes(workers, len(tasks))) > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed   # loads multiprocessing
         from concurrent.futures.process import BrokenProcessPool
 
         from .spool import through_files
 
         with through_files(_simulate_task, done) as spool, \
-                ProcessPoolExecutor(max_workers=local_processes(workers, len(tasks))) as pool:
+                ProcessPoolExecutor(max_workers=processes) as pool:
             futures = [pool.submit(spool.task_fn, task) for task in tasks]
             try:
                 for future in as_completed(futures):

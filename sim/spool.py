@@ -121,8 +121,7 @@ def _run_spooled(task_fn, folder: str, task) -> Replication:
 
 def _remove(paths) -> None:
     for path in paths:
-        if os.path.exists(path):
-            os.remove(path)
+        Path(path).unlink(missing_ok=True)
 
 
 def unspooled(rep: Replication) -> Replication:

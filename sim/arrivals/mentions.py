@@ -36,9 +36,9 @@ def _lookup(table: dict, channel: str, typ: str):
     return None
 
 
-def work_from_uniform(u: np.ndarray, spec: HandleTime, z: np.ndarray | None = None) -> np.ndarray:
+def work_from_uniform(u: np.ndarray, spec: HandleTime, z: np.ndarray) -> np.ndarray:
     """Handle times with the spec's mean and cv, by inverse transform of uniforms `u` (`z`:
-    their normal quantiles, `ndtri(u)`, where already at hand)."""
+    their normal quantiles, `ndtri(u)`)."""
     mean, cv = spec.mean, spec.cv_value
     if spec.dist == "fixed" or cv == 0.0:
         return np.full(u.shape, mean)
@@ -46,7 +46,7 @@ def work_from_uniform(u: np.ndarray, spec: HandleTime, z: np.ndarray | None = No
         return -mean * np.log1p(-u)
     if spec.dist == "lognormal":
         sigma = np.sqrt(np.log1p(cv * cv))
-        return mean * np.exp(sigma * (ndtri(u) if z is None else z) - 0.5 * sigma * sigma)
+        return mean * np.exp(sigma * z - 0.5 * sigma * sigma)
     from scipy.special import gammaincinv   # only for gamma handling times: 0.09 s to import
     shape = 1.0 / (cv * cv)  # gamma
     return gammaincinv(shape, u) * (mean / shape)
