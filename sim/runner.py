@@ -17,7 +17,7 @@ from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
 from .metrics import MentionStats, replication_metrics, summarize
-from .records import HeldRecords, MentionLog, Replication, TimeSeries, empty_columns
+from .records import HeldRecords, MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
 
 __all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
@@ -181,8 +181,8 @@ def usable_cores() -> int:
 def _simulate_to_files(scenario: Scenario, seed, index: int, folder: str) -> Replication:
     """One replication whose records are written to `folder` as they become final
     (`sim.spool.RecordFiles`); where the folder takes no more (a full disk), the replication is
-    run again keeping its records in memory (same seed, same records), which `spooling` then
-    tries to save once more and, failing that, sends through the pipe."""
+    run again keeping its records in memory (same seed, same records), which then take the
+    pipe."""
     from .spool import RecordFiles
 
     sink = RecordFiles(folder, index)
@@ -195,8 +195,6 @@ def _simulate_to_files(scenario: Scenario, seed, index: int, folder: str) -> Rep
     except BaseException:
         sink.discard()
         raise
-    if not log.rows:                  # nobody arrived: an empty log, as the records kept give
-        return replace(rep, mentions=MentionLog(empty_columns(), log.channels, log.types, log.pools))
     return replace(rep, mentions=log)
 
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .records import HeldRecords, MentionLog, Replication
+from .records import HeldRecords, MentionLog, Replication, empty_columns
 
 
 @dataclass(frozen=True)
@@ -95,28 +95,13 @@ def through_files(task_fn, done):
 
 
 def spooling(task_fn, folder: str | Path):
-    """`task_fn`, whose result's records go through `folder` (picklable, for a process pool).
+    """`task_fn`, told it may write its records to `folder` (picklable, for a process pool).
 
     A task function takes the task and, where workers share this machine's files, the folder
     its records may be written to (`records_to`); it returns a replication whose records are
-    in memory, which are then written to the folder, or already there (a `SpooledLog`)."""
-    return partial(_run_spooled, task_fn, str(folder))
-
-
-def _run_spooled(task_fn, folder: str, task) -> Replication:
-    rep = task_fn(task, records_to=folder)
-    log = rep.mentions
-    if log is None or isinstance(log, SpooledLog):
-        return rep
-    paths, dtypes = {}, {}
-    try:
-        for name, column in log.columns.items():
-            paths[name], dtypes[name] = os.path.join(folder, f"{rep.index}-{name}"), column.dtype.str
-            np.ascontiguousarray(column).tofile(paths[name])
-    except OSError:                 # no room for the files: the records take the pipe after all
-        _remove(paths.values())
-        return rep
-    return replace(rep, mentions=SpooledLog(paths, dtypes, len(log), log.channels, log.types, log.pools))
+    there (a `SpooledLog`, written as they became final by `RecordFiles`), or in memory where
+    the folder would not take them (they then take the pipe)."""
+    return partial(task_fn, records_to=str(folder))
 
 
 def _remove(paths) -> None:
@@ -129,14 +114,14 @@ def unspooled(rep: Replication) -> Replication:
     log = rep.mentions
     if not isinstance(log, SpooledLog):
         return rep
-    columns = {name: _take(path, np.dtype(log.dtypes[name]), log.rows) for name, path in log.paths.items()}
+    if not log.rows:                  # nobody arrived: no file, an empty log as records kept give
+        columns = empty_columns()
+    else:
+        columns = {name: _take(path, np.dtype(log.dtypes[name]), log.rows) for name, path in log.paths.items()}
     return replace(rep, mentions=MentionLog(columns, log.channels, log.types, log.pools))
 
 
 def _take(path: str, dtype: np.dtype, rows: int) -> np.ndarray:
-    if not rows:
-        os.remove(path)
-        return np.empty(0, dtype=dtype)
     try:
         # mapped: no copy until written to
         column = np.asarray(np.memmap(path, dtype=dtype, mode="c", shape=(rows,)))

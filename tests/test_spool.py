@@ -73,3 +73,17 @@ def test_a_folder_that_fills_up_mid_run_costs_a_rerun_not_the_records(tmp_path, 
     for name, column in direct.mentions.columns.items():
         np.testing.assert_array_equal(back.mentions[name], column, err_msg=name)
     assert back.metrics == direct.metrics
+
+
+def test_a_replication_nobody_arrived_in_comes_back_as_an_empty_log(tmp_path):
+    """No row, no file: the caller gets the empty log, with the columns and types a replication
+    keeping its records in memory gives."""
+    scenario = one_day().model_copy(update={"horizon": 1.0})   # a minute of a quiet night
+    task = (scenario, replication_seeds(3, 1)[0], 0, True)
+    direct = _simulate_task(task)
+    assert len(direct.mentions) == 0
+    sent = spooling(_simulate_task, tmp_path)(task)
+    assert isinstance(sent.mentions, SpooledLog) and list(tmp_path.iterdir()) == []
+    back = unspooled(sent).mentions
+    assert list(back.columns) == list(direct.mentions.columns)
+    assert all(back[name].dtype == column.dtype and len(back[name]) == 0 for name, column in direct.mentions.columns.items())
