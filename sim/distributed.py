@@ -62,8 +62,7 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
     from .arrivals.source import RunawayArrivals
     from .runner import ReplicationFailed
 
-    if address == "local":
-        _start_fork_server(task_fn.__module__)
+    forked = address == "local" and _start_fork_server(task_fn.__module__)
     try:
         import dask
         from distributed import Client, LocalCluster, as_completed
@@ -74,7 +73,7 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
         # rather than on its first task. Results come straight from the workers, which are on
         # this machine, rather than through the scheduler: one hop fewer.
         settings = dict(CLUSTER_SETTINGS)
-        if "forkserver" in multiprocessing.get_all_start_methods():
+        if forked:
             # forked from a server process rather than spawned: each worker then skips starting
             # an interpreter of its own (about 0.3 s off a 2-worker cluster's start on 2 cores)
             settings["distributed.worker.multiprocessing-method"] = "forkserver"
@@ -116,18 +115,20 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
                 cluster.close()
 
 
-def _start_fork_server(module: str) -> None:
+def _start_fork_server(module: str) -> bool:
     """Start the server the workers are forked from, with Dask and `module` loaded in it, before
     this process loads Dask itself: the two loads then share the machine's cores (about 0.1 s
     off the cluster's start on 2 cores). Dask would start it later, loading Dask alone, and
-    each worker would then load `module` itself. A server already running is left as it is."""
+    each worker would then load `module` itself. A server already running is left as it is.
+    False where the system has no fork server (or Dask is missing)."""
     import importlib.util
     from multiprocessing import forkserver
 
     if "forkserver" not in multiprocessing.get_all_start_methods() or importlib.util.find_spec("distributed") is None:
-        return
+        return False
     forkserver.set_forkserver_preload(["distributed", module])
     forkserver.ensure_running()
+    return True
 
 
 async def _stop_workers(workers: list) -> None:

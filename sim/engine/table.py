@@ -43,20 +43,22 @@ class MentionTable:
                  follow_through: float, keys, branching_of: Callable[[np.ndarray], np.ndarray] | None):
         self.first_pool_of, self.res_pool_of = first_pool, res_pool   # [channel, triaged_as]
         self.both, self.move_share, self.follow_through = both, move_share, follow_through
-        self.keys = keys            # (stage key function or None, for acknowledge and resolve)
         # the closed loop reads a few columns of its own, one of them each mention's branching
         # ratio (`branching_of`: followers -> ratios), worked out for the whole batch at registration
         self.branching_of = branching_of
         self.loop = branching_of is not None
         self.lo = 0
-        # one key for both stages (reach, type order): one column, read under both names
+        # `keys`: the stage key functions (or None), for acknowledge and resolve. One key for both
+        # stages (reach, type order): one column, read under both names
         self.shared_key = keys[0] is not None and keys[0] is keys[1]
-        in_use = [k for k, f in zip(KEYS, keys) if f is not None][:1 if self.shared_key else 2]
+        # (column, key function) of each key column filled at registration
+        self.key_columns = [(name, f) for name, f in zip(KEYS, keys) if f is not None][:1 if self.shared_key else 2]
         # One piece of work for both stages: its resolution starts and ends with its first reply,
         # and it never waits to be resolved. The engine records the first reply only.
         self.recorded_columns = RECORDED[:2] if both else RECORDED
         # the list columns in use, all filled by `add` and cut together by `drop`
-        self.columns = HOT + tuple(in_use) + self.recorded_columns + (LOOP if self.loop else ())
+        keyed = tuple(name for name, _ in self.key_columns)
+        self.columns = HOT + keyed + self.recorded_columns + (LOOP if self.loop else ())
         for name in HOT + KEYS + RECORDED + LOOP:
             setattr(self, name, [])
         if self.shared_key:
@@ -94,9 +96,8 @@ class MentionTable:
         self.first += first.tolist()
         self.res_pool += res_pool.tolist()
         self.move += move.tolist()
-        for column, key in zip((self.key_ack, self.key_res)[:1 if self.shared_key else 2], self.keys):
-            if key is not None:
-                column += key(m["followers"], tri, ack_due, res_due).tolist()
+        for name, key in self.key_columns:
+            getattr(self, name).extend(key(m["followers"], tri, ack_due, res_due).tolist())
         nans = [NAN] * n
         for name in self.recorded_columns:
             getattr(self, name).extend(nans)
