@@ -128,6 +128,7 @@ def execution_options(command):
     """Options every command that runs replications shares: how, and how much it says."""
     for option in reversed((
         click.option("--workers", type=click.IntRange(min=1), help="Parallel processes for replications (default: every core this process may use)."),
+        click.option("--dask", "dask", metavar="ADDRESS", help="Run replications on a Dask cluster (tcp://host:8786, or 'local')."),
         click.option("--no-report", is_flag=True, help="Skip plots and report.html."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (no progress bar either)."),
         click.option("--no-progress", is_flag=True, help="No progress bar (it shows only on a terminal, after 2 s)."),
@@ -147,7 +148,6 @@ def main() -> None:
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/; with several scenarios, one subfolder each).")
 @click.option("--replications", type=click.IntRange(min=1), help="Override the scenario's replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
-@click.option("--dask", "dask", metavar="ADDRESS", help="Run replications on a Dask cluster (tcp://host:8786, or 'local').")
 @click.option("--no-mentions", is_flag=True, help="Keep no per-mention records: streaming statistics, flat memory, no mentions.csv.")
 @execution_options
 def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_report, quiet, no_progress):
@@ -220,7 +220,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for every scenario (default: the first scenario's).")
 @click.option("--all-metrics", is_flag=True, help="Print every metric, not only the headline ones.")
 @execution_options
-def compare(scenarios, output, replications, seed, workers, no_report, all_metrics, quiet, no_progress):
+def compare(scenarios, output, replications, seed, workers, dask, no_report, all_metrics, quiet, no_progress):
     """Compare SCENARIO files on common random numbers, paired with the first one."""
     keep_heap_slack()
     with collector_paused():
@@ -239,7 +239,7 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
         done = bar.advancer(labels, n)
         try:
             result = compare_scenarios([s for _, s in loaded], replications=replications, seed=seed,
-                                       workers=workers or usable_cores(), labels=labels, on_done=done)
+                                       workers=workers or usable_cores(), labels=labels, on_done=done, dask=dask)
         except RunawayArrivals as exc:
             bar.close()
             path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")
@@ -247,6 +247,9 @@ def compare(scenarios, output, replications, seed, workers, no_report, all_metri
         except ReplicationFailed as exc:
             bar.close()
             fail(f"compare: {exc}", code=1)
+        except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached
+            bar.close()
+            fail(f"compare: {'--dask ' + dask + ': ' if dask else ''}{exc}", code=1)
         bar.set_label("writing outputs")
         try:
             write_comparison(result, out, report=not no_report)

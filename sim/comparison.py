@@ -145,9 +145,11 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed: int | None = None,
             workers: int = 1, labels: Sequence[str] | None = None,
-            on_done: Callable[[str, Replication], None] | None = None) -> Comparison:
+            on_done: Callable[[str, Replication], None] | None = None, dask: str | None = None) -> Comparison:
     """Run every scenario with the same seed and replication count (default: the first
-    scenario's) and pair their replications; the first scenario is the reference."""
+    scenario's) and pair their replications; the first scenario is the reference. Replications
+    run as `sim.runner.run` runs them: `workers` local processes, or a Dask cluster (`dask`:
+    its address, or "local")."""
     from .runner import RunawayArrivals, run
 
     if len(scenarios) < 2:
@@ -160,7 +162,7 @@ def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed
     for label, scenario in zip(labels, scenarios):
         done = (lambda rep, label=label: on_done(label, rep)) if on_done else None
         try:
-            results.append(run(scenario, replications=n, seed=seed, workers=workers, on_done=done))
+            results.append(run(scenario, replications=n, seed=seed, workers=workers, on_done=done, dask=dask))
         except RunawayArrivals as exc:
             exc.label = label  # which scenario ran away
             raise

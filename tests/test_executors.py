@@ -324,3 +324,50 @@ def test_caresim_run_on_dask_local_writes_what_one_process_writes(scenario, tmp_
     assert {"summary.json", "mentions.csv", "timeseries.csv"} <= set(written)
     for name in written:
         assert (folders["dask"] / name).read_bytes() == (folders["one"] / name).read_bytes(), f"{name} differs"
+
+
+@pytest.fixture(scope="module")
+def compared(scenario):
+    """The executor scenario and one with a second specialist, compared in one process."""
+    from sim.comparison import compare, comparison_json
+
+    pools = dict(scenario.pools)
+    pools["specialists"] = pools["specialists"].model_copy(update={"agents": 2})
+    pair = [scenario, scenario.model_copy(update={"name": "two_specialists", "pools": pools})]
+    return pair, comparison_json(compare(pair, seed=SEED, workers=1))
+
+
+@pytest.mark.parametrize("executor", [{"workers": 2}, {"workers": 2, "dask": "local"}])
+def test_compared_scenarios_give_the_same_bytes_whatever_the_executor(compared, executor):
+    """Compared scenarios run on the executors replications run on (issue 5): the same
+    comparison, byte for byte, as in one process."""
+    from sim.comparison import compare, comparison_json
+
+    if "dask" in executor:
+        pytest.importorskip("distributed")
+    pair, one_process = compared
+    assert '"two_specialists"' in one_process
+    assert comparison_json(compare(pair, seed=SEED, **executor)) == one_process
+
+
+def test_caresim_compare_takes_dask(scenario, tmp_path, monkeypatch):
+    """`caresim compare … --dask ADDRESS` hands the address to the comparison, as `run` does."""
+    import sim.comparison
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    seen = []
+    real = sim.comparison.compare
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["dask"])
+        return real(*args, **{**kwargs, "dask": None})
+
+    monkeypatch.setattr(sim.comparison, "compare", spy)
+    path = tmp_path / "s.yaml"
+    path.write_text(dump_scenario(scenario), encoding="utf-8")
+    done = CliRunner().invoke(main, ["compare", str(path), str(path), "-o", str(tmp_path / "out"), "--replications", "2",
+                                     "--dask", "tcp://scheduler:8786", "--no-report", "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert seen == ["tcp://scheduler:8786"]
