@@ -144,6 +144,8 @@ CASES = [
      "handling.resolve.default", ["exponential distribution has cv 1", "drop `cv`"]),
     ("handling-zero-cv-lognormal", variant({"handling": {"resolve": {"default": {"dist": "lognormal", "mean": "5m", "cv": 0}}}}),
      "handling.resolve.default", ["lognormal distribution needs cv > 0", "dist: fixed"]),
+    ("handling-zero-cv-gamma", variant({"handling": {"resolve": {"default": {"dist": "gamma", "mean": "5m", "cv": 0}}}}),
+     "handling.resolve.default", ["gamma distribution needs cv > 0", "dist: fixed"]),
     ("handling-negative-cv", variant({"handling": {"resolve": {"default": {"dist": "gamma", "mean": "5m", "cv": -1}}}}),
      "handling.resolve.default.cv", ["greater than or equal to 0"]),
     ("handling-unknown-dist", variant({"handling": {"resolve": {"dist": "weibull", "mean": "5m"}}}),
@@ -313,4 +315,5 @@ def test_a_fixed_time_may_state_its_cv_of_zero():
 
     data = {"name": "x", "horizon": "1d", "arrivals": {"rate": "10/h"}, "pools": {"team": {"agents": 2}},
             "handling": {"resolve": {"default": {"dist": "fixed", "mean": "5m", "cv": 0}}}}
-    assert parse_scenario(data).handling.resolve["default"].cv_value == 0.0
+    handling = parse_scenario(data).handling.resolve["default"]
+    assert handling.cv == 0 and handling.cv_value == 0.0

@@ -7,6 +7,7 @@ order, so one process, a pool of local processes and a Dask cluster must write i
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from helpers import REPLICATIONS, SEED, every_input_scenario
+from helpers import REPLICATIONS, REPO, SEED, every_input_scenario
 
 from sim.output import mentions_csv, summary_json, timeseries_csv
 from sim.runner import ReplicationFailed, _simulate_task, execute, replication_seeds, run
@@ -73,18 +74,22 @@ def test_dask_local_cluster_gives_the_same_bytes(scenario, one_process):
 
 
 def _worker_settings(task, records_to=None):
-    """A task reporting the Dask settings its worker runs with (no replication)."""
+    """A task reporting the Dask settings its worker runs with, and the command line of the
+    process it was started from where the system tells (no replication)."""
     import dask
 
     from sim.distributed import CLUSTER_SETTINGS
+    parent = Path(f"/proc/{os.getppid()}/cmdline")
     return SimpleNamespace(index=task[2], mentions=None, trim=os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-                           settings={key: dask.config.get(key) for key in CLUSTER_SETTINGS})
+                           settings={key: dask.config.get(key) for key in CLUSTER_SETTINGS},
+                           parent=parent.read_bytes() if parent.exists() else None)
 
 
 def test_dask_local_workers_run_with_the_cluster_settings(monkeypatch):
     """The cluster `--dask local` starts runs as `CLUSTER_SETTINGS` says: its workers with
     1 s ticks, no profiler and Dask's low malloc trim threshold undone, its scheduler without
-    work stealing or the active memory manager. Dask's defaults would each cost time."""
+    work stealing or the active memory manager. Dask's defaults would each cost time. Its
+    workers are forked from a fork server that has Dask loaded, not spawned."""
     distributed = pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
     from sim.distributed import CLUSTER_SETTINGS, run_on_dask
 
@@ -99,9 +104,12 @@ def test_dask_local_workers_run_with_the_cluster_settings(monkeypatch):
     seen = []
     run_on_dask(_worker_settings, [(None, None, i, False) for i in range(2)], "local", 2, seen.append)
     assert len(seen) == 2
+    forked = "forkserver" in multiprocessing.get_all_start_methods()
     for worker in seen:
         assert worker.settings == CLUSTER_SETTINGS
         assert worker.trim is None
+        if forked and worker.parent is not None:   # forked from a server with Dask and the task loaded
+            assert b"multiprocessing.forkserver" in worker.parent and b"'distributed'" in worker.parent
     [cluster] = clusters
     assert "stealing" not in cluster.scheduler.extensions
     assert not cluster.scheduler.extensions["amm"].running
@@ -112,7 +120,7 @@ def test_the_documented_cluster_settings_are_the_ones_used():
     file: the same as `--dask local` uses."""
     from sim.distributed import CLUSTER_SETTINGS
 
-    text = (Path(__file__).resolve().parent.parent / "docs" / "scaling.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "scaling.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "MALLOC_TRIM_THRESHOLD_" in b)
 
     def flat(tree, prefix=""):

@@ -26,8 +26,8 @@ def mmc(days: float, **changes):
     return sc.model_copy(update={"horizon": days * 1440.0, "warmup": 0.0, **changes})
 
 
-def events_per_mention(scenario, monkeypatch, replications: int = 8) -> tuple[float, float]:
-    """Mean SimPy events per mention over replications (seeds 1, 2, ...), and its standard error."""
+def counted_events(monkeypatch) -> list[int]:
+    """A one-element list that counts the SimPy events processed from now on."""
     events = [0]
     step = simpy.Environment.step
 
@@ -36,11 +36,18 @@ def events_per_mention(scenario, monkeypatch, replications: int = 8) -> tuple[fl
         return step(env)
 
     monkeypatch.setattr(simpy.Environment, "step", counted)
+    return events
+
+
+def events_per_mention(scenario, monkeypatch, replications: int = 8, per: str = "mentions") -> tuple[float, float]:
+    """Mean SimPy events per mention (or per the count `per` of the replication's metrics) over
+    replications (seeds 1, 2, ...), and its standard error."""
+    events = counted_events(monkeypatch)
     ratios = []
     for seed in range(1, replications + 1):
         events[0] = 0
         rep = simulate(scenario, np.random.SeedSequence(seed), keep_mentions=False)
-        ratios.append(events[0] / rep.metrics["mentions"])
+        ratios.append(events[0] / rep.metrics[per])
     return float(np.mean(ratios)), float(np.std(ratios, ddof=1) / np.sqrt(replications))
 
 
@@ -63,7 +70,7 @@ def test_an_mmc_mention_costs_one_event_plus_one_if_it_finds_an_agent_idle(monke
 def test_giving_up_costs_no_event(monkeypatch):
     """Abandonment is lazy: a customer who gives up is skipped when an agent reaches them, so
     they cost no event of their own (a timer for each customer who waits would add P(delay)
-    a mention: 0.55 here)."""
+    a mention: 0.47 here)."""
     from sim.scenario.models import Patience
 
     sc = mmc(4)
@@ -73,6 +80,39 @@ def test_giving_up_costs_no_event(monkeypatch):
     assert erlang_a(AGENTS, LAMBDA, 1.0, 0.5).p_abandon > 0.03       # many give up
     assert se < 0.01
     assert abs(mean - expected_events_per_mention(0.5)) < Z * se, (mean, se)
+
+
+def test_mentions_nobody_answers_cost_no_event(monkeypatch):
+    """Noise left alone by triage is never walked in: half the mentions are noise, and the
+    complaints alone (the same M/M/c) cost what the M/M/c's mentions cost."""
+    sc = mmc(4)
+    mixed = sc.model_copy(update={"arrivals": sc.arrivals.model_copy(
+        update={"rate": 2 * LAMBDA, "types": {"complaint": 0.5, "noise": 0.5}})})
+    assert mixed.policy.respond_to == ["complaint"]
+    mean, se = events_per_mention(mixed, monkeypatch, per="answerable_mentions")
+    assert se < 0.01
+    assert abs(mean - expected_events_per_mention(0.0)) < Z * se, (mean, se)
+
+
+def test_complaints_answered_in_time_cost_the_closed_loop_no_event(monkeypatch):
+    """The closed loop watches every complaint's deadline with one pending event at the
+    earliest still in question: when every complaint is answered in time, it adds a handful
+    of events a day to what the same run costs with the loop open, not one a complaint."""
+    from sim.scenario.models import Cascades, LogNormalDeadline
+
+    sc = mmc(4, arrivals=mmc(1).arrivals.model_copy(update={"rate": 6.0}))
+    far = sc.expectations.model_copy(update={"acknowledge": {"default": LogNormalDeadline(median=2880.0, sigma=0.1)}})
+    events = counted_events(monkeypatch)
+    counts, metrics = [], []
+    for boost in (1.0, 2.0):
+        cascades = Cascades(branching=0.3, decay=30.0, breach_boost=boost)
+        looped = sc.model_copy(update={"expectations": far,
+                                       "arrivals": sc.arrivals.model_copy(update={"cascades": cascades})})
+        events[0] = 0
+        metrics.append(simulate(looped, np.random.SeedSequence(1), keep_mentions=False).metrics)
+        counts.append(events[0])
+    assert metrics[1]["ack_breach_rate"] == 0.0 and metrics[1]["mentions"] == metrics[0]["mentions"] > 30_000
+    assert 0 <= counts[1] - counts[0] <= 2 * 4, counts
 
 
 class CountingGenerator:
@@ -132,6 +172,36 @@ def test_memory_without_records_does_not_grow_with_the_horizon():
     simulate(short, np.random.SeedSequence(2), keep_mentions=False)   # lazy imports and caches first
     streamed = [peak_traced_bytes(sc, keep=False) for sc in (short, long)]
     kept = [peak_traced_bytes(sc, keep=True) for sc in (short, long)]
+    assert streamed[1] < 1.15 * streamed[0], streamed
+    assert kept[1] > 2.0 * kept[0], kept
+
+
+def brand(days: int):
+    """`benchmarks/memory.py`'s brand at a tenth of its size: a retail day, cascades with the
+    closed loop, patience, four types."""
+    from sim.scenario import parse_scenario
+
+    return parse_scenario({
+        "name": "brand", "horizon": f"{days}d", "warmup": 0, "report_interval": "1h",
+        "arrivals": {"rate": "2000/d", "daily_profile": "retail",
+                     "types": {"complaint": 0.3, "question": 0.3, "praise": 0.1, "noise": 0.3},
+                     "channels": {"twitter": 0.6, "facebook": 0.4},
+                     "cascades": {"branching": 0.1, "decay": "30m", "breach_boost": 1.5}},
+        "expectations": {"patience": {"default": {"mean": "6h"}}},
+        "pools": {"team": {"agents": 7}},
+        "handling": {"acknowledge": {"dist": "lognormal", "mean": "1m", "cv": 0.5},
+                     "resolve": {"dist": "lognormal", "mean": "4m", "cv": 1.0}},
+        "policy": {"respond_to": ["complaint", "question", "praise"]},
+    })
+
+
+def test_memory_of_a_brand_with_cascades_does_not_grow_with_the_horizon():
+    """The same with cascades, the closed loop and patience (the year the memory benchmark
+    runs): the closed loop's watch list and the follow-ons due in later windows hold no more
+    over 16 days than over 4."""
+    simulate(brand(1), np.random.SeedSequence(2), keep_mentions=False)    # lazy imports and caches first
+    streamed = [peak_traced_bytes(brand(d), keep=False) for d in (4, 16)]
+    kept = [peak_traced_bytes(brand(d), keep=True) for d in (4, 16)]
     assert streamed[1] < 1.15 * streamed[0], streamed
     assert kept[1] > 2.0 * kept[0], kept
 

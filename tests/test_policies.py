@@ -492,6 +492,7 @@ def test_concurrency_defaults_to_one():
     del implicit["pools"]["team"]["concurrency"]
     sc = parse_scenario(implicit)
     assert sc.pools["team"].concurrency == 1
+    assert sc == parse_scenario(SINGLE)
     assert mentions_csv(run(sc, replications=1, seed=3).mentions) == \
         mentions_csv(run(parse_scenario(SINGLE), replications=1, seed=3).mentions)
 

@@ -1,19 +1,17 @@
 """Records of local worker processes come back through files: the same columns, no file left."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+
+from helpers import REPO
 
 from sim.runner import _simulate_task, replication_seeds
 from sim.scenario import load_scenario
 from sim.spool import SpooledLog, spooling, unspooled
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def one_day():
-    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    baseline = load_scenario(REPO / "scenarios" / "baseline.yaml")
     return baseline.model_copy(update={"horizon": 1440.0, "warmup": 0.0})
 
 
