@@ -180,22 +180,25 @@ class Result(RunResult):
 
 
 def run(scenario: ScenarioSource, replications: int | None = None, seed: int | None = None,
-        workers: int = 1, progress: bool | None = None) -> Result:
+        workers: int = 1, progress: bool | None = None, dask: str | None = None) -> Result:
     """Run a scenario (file, mapping or Scenario) and return its `Result`.
 
-    `replications` and `seed` override the scenario's; results do not depend on `workers`.
+    `replications` and `seed` override the scenario's; results do not depend on `workers` or
+    on `dask` (a Dask scheduler's address, or "local": docs/scaling.md).
     `progress=None` shows a bar on a terminal for runs longer than a couple of seconds.
     """
     sc = load(scenario)
     n = sc.replications if replications is None else replications
     with Progress(n, sc.name, enabled=False if progress is False else None) as bar:
-        result = _run(sc, replications=n, seed=seed, workers=workers, on_done=lambda rep: bar.advance())
+        result = _run(sc, replications=n, seed=seed, workers=workers, on_done=lambda rep: bar.advance(), dask=dask)
     return Result.of(result)
 
 
 def compare(scenarios: Sequence[ScenarioSource], replications: int | None = None, seed: int | None = None,
-            workers: int = 1, labels: Sequence[str] | None = None, progress: bool | None = None) -> Comparison:
-    """Run scenarios on common random numbers and pair them with the first (see `sim.comparison`).
+            workers: int = 1, labels: Sequence[str] | None = None, progress: bool | None = None,
+            dask: str | None = None) -> Comparison:
+    """Run scenarios on common random numbers and pair them with the first (see `sim.comparison`),
+    on `workers` local processes or a Dask cluster (`dask`), as `run`.
 
     Seed and replications default to the first scenario's. The result gives `table()`,
     `verdict(i, metric)`, `differences`, the figures and `write(dir)`.
@@ -207,4 +210,4 @@ def compare(scenarios: Sequence[ScenarioSource], replications: int | None = None
     names = list(labels) if labels is not None else [s.name for s in loaded]
     with Progress(n * len(loaded), names[0], enabled=False if progress is False else None) as bar:
         done = bar.advancer(names, n)
-        return _compare(loaded, replications=n, seed=seed, workers=workers, labels=labels, on_done=done)
+        return _compare(loaded, replications=n, seed=seed, workers=workers, labels=labels, on_done=done, dask=dask)

@@ -159,3 +159,24 @@ def test_import_cli_stays_light():
     # commands load what they need; NumPy must not be loaded yet when the CLI sets its BLAS threads
     code = "import sim.cli, sys; assert not {'numpy', 'pydantic', 'sim.runner'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_notebook_runs_and_comparisons_take_a_dask_address(monkeypatch):
+    """`sim.run(..., dask=ADDRESS)` and `sim.compare(..., dask=ADDRESS)` run their replications
+    where the command's `--dask` would."""
+    import sim.api
+
+    seen = []
+    real_run = sim.api._run
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("dask"))
+        return real_run(*args, **{**kwargs, "dask": None})
+
+    monkeypatch.setattr(sim.api, "_run", spy)
+    monkeypatch.setattr("sim.runner.run", spy)   # what the comparison calls
+    data = {"name": "tiny", "horizon": "2h", "replications": 2, "arrivals": {"rate": "30/h"},
+            "pools": {"team": {"agents": 2}}}
+    sim.run(data, dask="tcp://scheduler:8786", progress=False)
+    sim.compare([data, data], dask="local", progress=False)
+    assert seen == ["tcp://scheduler:8786", "local", "local"]
