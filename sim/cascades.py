@@ -62,11 +62,7 @@ def cascade_roots(mentions: MentionLog) -> np.ndarray:
     parent_key = rep * width + parent
     pos = np.minimum(np.searchsorted(sorted_keys, parent_key), n - 1)
     found = (parent >= 0) & (sorted_keys[pos] == parent_key)
-    return _climb(np.where(found, order[pos], np.arange(n, dtype=np.int64)))
-
-
-def _climb(up: np.ndarray) -> np.ndarray:
-    """Each position's root, where `up` gives each position's parent (itself at a root)."""
+    up = np.where(found, order[pos], np.arange(n, dtype=np.int64))
     # pointer jumping: each pass doubles the distance climbed, so log2(depth) passes suffice
     for _ in range(64):
         nxt = up[up]
@@ -77,37 +73,44 @@ def _climb(up: np.ndarray) -> np.ndarray:
 
 
 class CascadeTally:
-    """Cascade sizes of mentions handed over a batch at a time, in any order, for runs that
-    keep no records: the same roots as `cascade_roots` (of one replication), from a parent id
-    kept per mention id (8 bytes) rather than every record."""
+    """Cascade sizes counted as mentions come in arrival order (a parent always before its
+    follow-ons), for runs that keep no records: the same roots as `cascade_roots`, holding a
+    root and a count per mention id rather than every record, and no sort at the end."""
 
-    ABSENT = -2            # `parent_of` of an id not in the log (yet)
+    IN_BATCH = -2          # `root_of` while a batch is worked out: in it, root not yet known
 
     def __init__(self):
-        self.parent_of = np.full(1024, self.ABSENT, dtype=np.int64)   # by id; -1: no parent
+        self.root_of = np.full(1024, -1, dtype=np.int64)   # by id: its root's id; -1: not in the log
+        self.size = np.zeros(1024, dtype=np.int64)         # by root id
 
     def add(self, ids: np.ndarray, parents: np.ndarray) -> None:
+        """Mentions that arrived after every mention added before, in arrival order."""
         if not len(ids):
             return
-        top = int(ids.max()) + 1
-        if top > len(self.parent_of):
-            grown = np.full(max(top, 2 * len(self.parent_of)), self.ABSENT, dtype=np.int64)
-            grown[:len(self.parent_of)] = self.parent_of
-            self.parent_of = grown
-        self.parent_of[ids] = parents
+        top = int(max(ids.max(), parents.max())) + 1
+        if top > len(self.root_of):
+            grow = max(top, 2 * len(self.root_of)) - len(self.root_of)
+            self.root_of = np.concatenate([self.root_of, np.full(grow, -1, dtype=np.int64)])
+            self.size = np.concatenate([self.size, np.zeros(grow, dtype=np.int64)])
+        root_of = self.root_of
+        root_of[ids] = self.IN_BATCH
+        # the parent's root where it came earlier; its own id where it has no parent in the log
+        up = np.where(parents >= 0, root_of[np.maximum(parents, 0)], -1)
+        later = up == self.IN_BATCH
+        root_of[ids[~later]] = np.where(up[~later] >= 0, up[~later], ids[~later])
+        rows = np.flatnonzero(later)   # parents in this batch: resolved generation by generation
+        while len(rows):
+            up = root_of[parents[rows]]
+            known = up >= 0
+            if not known.any():
+                raise ValueError("parent_id chains form a cycle")
+            root_of[ids[rows[known]]] = up[known]
+            rows = rows[~known]
+        roots = root_of[ids]
+        self.size[:roots.max() + 1] += np.bincount(roots)
 
     def largest(self) -> int:
-        parent = self.parent_of
-        ids = np.flatnonzero(parent != self.ABSENT)
-        if not len(ids):
-            return 0
-        # a parent missing from the log (the warm-up's, say) ends the chain, as in `cascade_roots`
-        p = parent[ids]
-        known = (p >= 0) & (p < len(parent))
-        known[known] = parent[p[known]] != self.ABSENT
-        up = np.arange(len(parent), dtype=np.int64)
-        up[ids[known]] = p[known]
-        return int(np.bincount(_climb(up)[ids]).max())
+        return int(self.size.max())
 
 
 def cascade_sizes(mentions: MentionLog) -> Cascades:

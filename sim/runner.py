@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -16,7 +17,7 @@ from .engine.closed_loop import ClosedLoop
 from .engine.collect import Collector
 from .engine.model import CareModel
 from .metrics import MentionStats, replication_metrics, summarize
-from .records import MentionLog, Replication, TimeSeries
+from .records import HeldRecords, MentionLog, Replication, TimeSeries
 from .scenario.models import Scenario
 
 __all__ = ["ReplicationFailed", "RunResult", "RunawayArrivals", "execute", "run", "simulate"]
@@ -92,22 +93,32 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
 
 
 class _Lineage:
-    """Passes records on to a sink, keeping what the cascade sizes need (each id's parent)."""
+    """Passes records on to a sink, counting cascade sizes from their ids and parents (taken
+    in arrival order, as they become final)."""
 
     def __init__(self, sink):
         self.sink = sink
+        self.held = HeldRecords()
         self.tally = CascadeTally()
 
     def add(self, record: dict[str, np.ndarray]) -> None:
-        self.tally.add(record["id"], record["parent_id"])
+        # copies: views would keep the day's whole settlement columns alive
+        self.held.add({k: record[k].copy() for k in ("arrival", "id", "parent_id")})
         self.sink.add(record)
 
     def release(self, before: float) -> None:
+        self._count(before)
         self.sink.release(before)
 
     def largest(self) -> int:
         """The largest cascade's size, once every record has been handed over."""
+        self._count(math.inf)
         return self.tally.largest()
+
+    def _count(self, before: float) -> None:
+        rows = self.held.take(before)
+        if rows is not None:
+            self.tally.add(rows["id"], rows["parent_id"])
 
 
 class ReplicationFailed(RuntimeError):
