@@ -15,7 +15,12 @@ at weeks to months of a large brand, and a Dask cluster started for the sweep co
 a second (load Dask, start 2 workers, close them) whatever the sweep's length. On replications
 of half a second that fixed cost alone would take the speed-up from 2 to 1.8.
 
-The process runs under the settings the `caresim` command gives itself (sim/cli.py: one BLAS
+Each run is a fresh process of its own (this script, called back with `--config`), as a user's
+`caresim run` is: local workers are forked from the process that runs the sweep, and forked from
+one that has just held a month of records for 20 replications (the one-process run) each ran
+about 3 % slower (measured: 8.33 s against 8.09 s, median of 3 paired runs), a cost no
+`caresim run` pays. The timed span is the `sim.runner.run` call alone, after the imports. Each
+such process runs under the settings the `caresim` command gives itself (sim/cli.py: one BLAS
 thread, no huge-page advice, heap slack), which its workers inherit.
 
 Each configuration runs `--rounds` times, interleaved, and its best (shortest) wall time is
@@ -31,9 +36,11 @@ Run from anywhere:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,6 +62,67 @@ GOAL = 1.7
 DAYS = 30   # a month per replication: see the module docstring
 
 
+CONFIGS = {
+    "1 process": {"workers": 1},
+    "2 local processes": {"workers": 2},
+    "Dask LocalCluster, 2 workers, started by the run": {"workers": 2, "dask": "local"},
+}
+RUNNING = "Dask cluster already running, 2 workers"
+
+
+def sweep_scenario(days: float):
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "mmc.yaml")
+    return scenario.model_copy(update={"horizon": days * 1440.0})
+
+
+def run_config(label: str, replications: int, days: float, keep: bool) -> None:
+    """One configuration's run, in this (fresh) process: prints its seconds and its summary's hash."""
+    import hashlib
+
+    import scipy.special  # noqa: F401 - loaded by the summary in every configuration: not timed
+
+    from sim.output import summary_json
+    from sim.runner import run
+
+    scenario = sweep_scenario(days)
+    cluster = None
+    if label == RUNNING:
+        # started as docs/scaling.md advises for a cluster of one's own, before the timed span
+        import dask
+        import distributed
+
+        from sim.distributed import CLUSTER_SETTINGS
+
+        with dask.config.set(CLUSTER_SETTINGS):
+            cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                               dashboard_address=None)
+        kwargs = {"dask": cluster.scheduler_address}
+    else:
+        kwargs = CONFIGS[label]
+    try:
+        started = time.perf_counter()
+        result = run(scenario, replications=replications, keep_mentions=keep, **kwargs)
+        seconds = time.perf_counter() - started
+    finally:
+        if cluster is not None:
+            cluster.close()
+    digest = hashlib.sha256(summary_json(result).encode("utf-8")).hexdigest()
+    print(f"{seconds!r} {digest}")
+
+
+def measure(label: str, args) -> tuple[float, str]:
+    """Seconds and summary hash of one configuration's run in a fresh process."""
+    command = [sys.executable, __file__, "--config", label, "--replications", str(args.replications),
+               "--days", repr(args.days)] + (["--no-mentions"] if args.no_mentions else [])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{label}: exit status {done.returncode}: {done.stderr.strip()[-500:]}")
+    seconds, digest = done.stdout.split()[-2:]
+    return float(seconds), digest
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="runs per configuration, best reported (default 2)")
@@ -62,37 +130,26 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=DAYS, help=f"simulated days after the warm-up (default {DAYS:g})")
     parser.add_argument("--no-mentions", action="store_true",
                         help="stream statistics instead of keeping per-mention records (as caresim run --no-mentions)")
+    parser.add_argument("--config", help=argparse.SUPPRESS)   # one configuration's run: see run_config
     args = parser.parse_args()
-
-    from sim.output import summary_json
-    from sim.runner import run
-    from sim.scenario import load_scenario
-
-    scenario = load_scenario(ROOT / "scenarios" / "mmc.yaml")
-    scenario = scenario.model_copy(update={"horizon": args.days * 1440.0})
     keep = not args.no_mentions
+    if args.config:
+        run_config(args.config, args.replications, args.days, keep)
+        return 0
+
+    scenario = sweep_scenario(args.days)
     n = args.replications
     print(f"caresim scaling: Python {platform.python_version()}, {os.cpu_count()} cores; {load()} at start")
     print(f"{n} replications of mmc.yaml ({scenario.horizon / 1440:g} d after {scenario.warmup / 1440:g} d warm-up), "
           f"{'per-mention records kept' if keep else '--no-mentions (streaming statistics)'}; "
-          f"best of {args.rounds} runs\n")
+          f"best of {args.rounds} runs, each in a fresh process\n")
 
-    configs: dict[str, dict] = {
-        "1 process": {"workers": 1},
-        "2 local processes": {"workers": 2},
-        "Dask LocalCluster, 2 workers, started by the run": {"workers": 2, "dask": "local"},
-    }
-    try:
-        import dask
-        import distributed
-    except ImportError:
-        distributed = None
-        for label in [k for k in configs if "Dask" in k]:
-            del configs[label]
+    configs = list(CONFIGS)
+    if importlib.util.find_spec("distributed") is None:
+        configs = [label for label in configs if "Dask" not in label]
         print("note: `distributed` not installed: Dask configurations skipped (pip install 'caresim[dask]')")
-    running = "Dask cluster already running, 2 workers"
-    if distributed is not None:
-        configs[running] = {}
+    else:
+        configs.append(RUNNING)
         print("the running 2-worker LocalCluster is started before and closed after its own runs, "
               "neither counted (its idle workers and scheduler would otherwise share the 2 cores "
               "with every other configuration)")
@@ -101,29 +158,13 @@ def main() -> int:
     reference = None
     mismatched: list[str] = []
     for _ in range(max(1, args.rounds)):
-        for label, kwargs in configs.items():
-            cluster = None
-            if label == running:
-                # started as docs/scaling.md advises for a cluster of one's own
-                from sim.distributed import CLUSTER_SETTINGS
-
-                with dask.config.set(CLUSTER_SETTINGS):
-                    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None)
-                kwargs = {"dask": cluster.scheduler_address}
-            try:
-                started = time.perf_counter()
-                result = run(scenario, replications=n, keep_mentions=keep, **kwargs)
-                times[label].append(time.perf_counter() - started)
-            finally:
-                if cluster is not None:
-                    cluster.close()
-            text = summary_json(result)
-            del result  # 20 months of records are about 1.1 GB: never hold two runs at once
-            reference = text if reference is None else reference
-            if text != reference and label not in mismatched:
+        for label in configs:
+            seconds, digest = measure(label, args)
+            times[label].append(seconds)
+            reference = digest if reference is None else reference
+            if digest != reference and label not in mismatched:
                 mismatched.append(label)
-            print(f"  {label}: {times[label][-1]:.1f} s", flush=True)
+            print(f"  {label}: {seconds:.1f} s", flush=True)
 
     one = min(times["1 process"])
     print(f"\none replication in one process: {one / n:.2f} s on average")
