@@ -18,8 +18,9 @@ of half a second that fixed cost alone would take the speed-up from 2 to 1.8.
 Each run is a fresh process of its own (this script, called back with `--config`), as a user's
 `caresim run` is: local workers are forked from the process that runs the sweep, and forked from
 one that has just held a month of records for 20 replications (the one-process run) each ran
-about 3 % slower (measured: 8.33 s against 8.09 s, median of 3 paired runs), a cost no
-`caresim run` pays. The timed span is the `sim.runner.run` call alone, after the imports. Each
+3-4 % slower (measured: 8.33 s against 8.09 s and 7.89 s against 7.62 s, medians of 3 paired
+runs), a cost no `caresim run` pays. The timed span is the `sim.runner.run` call alone, after the
+imports; the already-running cluster is started before it and closed after it. Each
 such process runs under the settings the `caresim` command gives itself (sim/cli.py: one BLAS
 thread, no huge-page advice, heap slack), which its workers inherit.
 
