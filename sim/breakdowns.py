@@ -57,6 +57,12 @@ class BreachRates(NamedTuple):
     resolve_counts: np.ndarray   # ... whose resolution expectation is decided
 
 
+def shares(hits: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`hits / counts` per group, NaN where a group counts nothing."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+
+
 def breach_rates(log: MentionLog, groups: np.ndarray, size: int) -> BreachRates:
     """Breach rates of the mentions of `log` by group (`groups[i]` in `0..size-1`).
 
@@ -69,8 +75,7 @@ def breach_rates(log: MentionLog, groups: np.ndarray, size: int) -> BreachRates:
         decided = expectation_decided(breached, np.asarray(log[f"{stage}_done"], dtype=float),
                                       np.asarray(log[f"{stage}_expected_by"], dtype=float))
         hits, counts = breaches_by_group(groups, breached, decided, size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append((np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts))
+        out.append((shares(hits, counts), counts))
     (ack, ack_n), (res, res_n) = out
     return BreachRates(ack, res, ack_n, res_n)
 
@@ -320,8 +325,7 @@ def _group_stats(log: MentionLog, groups: np.ndarray, keys: tuple[str, ...], lab
     ack_time = ack_done - np.asarray(log["arrival"], dtype=float)
     count = np.bincount(groups, minlength=size)
     acked = np.bincount(groups[np.isfinite(ack_done)], minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acknowledged = np.where(count > 0, acked / np.maximum(count, 1), np.nan)
+    acknowledged = shares(acked, count)
     rates = breach_rates(log, groups, size)
     p50, p90 = (np.array([quantile(ack_time[groups == g], q) for g in range(size)]) for q in (0.5, 0.9))
     return GroupStats(tuple(keys), tuple(labels), count.astype(np.int64), acknowledged,

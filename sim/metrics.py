@@ -71,16 +71,27 @@ class LogHistogram:
 
     LOW, DECADES, PER_DECADE = -4.0, 12, 200
     RELATIVE_ACCURACY = 10 ** (0.5 / PER_DECADE) - 1
+    BINS = DECADES * PER_DECADE + 2   # below LOW, the decades, above the last
 
     def __init__(self) -> None:
-        self.counts = np.zeros(self.DECADES * self.PER_DECADE + 2, dtype=np.int64)
+        self.counts = np.zeros(self.BINS, dtype=np.int64)
+
+    @classmethod
+    def of_counts(cls, counts: np.ndarray) -> "LogHistogram":
+        """A histogram holding `counts` (as `counts` of another, or summed)."""
+        hist = cls()
+        hist.counts = np.asarray(counts, dtype=np.int64)
+        return hist
+
+    @classmethod
+    def bins(cls, values: np.ndarray) -> np.ndarray:
+        """The bin of each value (values not NaN)."""
+        with np.errstate(divide="ignore"):
+            pos = (np.log10(np.maximum(values, 0.0)) - cls.LOW) * cls.PER_DECADE
+        return np.clip(np.floor(pos), -1, cls.BINS - 2).astype(np.int64) + 1
 
     def add(self, values: np.ndarray) -> None:
-        values = values[~np.isnan(values)]
-        with np.errstate(divide="ignore"):
-            pos = (np.log10(np.maximum(values, 0.0)) - self.LOW) * self.PER_DECADE
-        idx = np.clip(np.floor(pos), -1, len(self.counts) - 2).astype(np.int64) + 1
-        self.counts += np.bincount(idx, minlength=len(self.counts))
+        self.counts += np.bincount(self.bins(values[~np.isnan(values)]), minlength=len(self.counts))
 
     def quantile(self, q: float) -> float:
         n = int(self.counts.sum())

@@ -196,7 +196,9 @@ class Replication:
     `mentions` is None when records were not kept (streaming; in transit from a worker, a
     `sim.spool.SpooledLog`). `mention_metrics` holds the summary metrics of the mentions, fed
     a day at a time as they settle; `metrics` holds every summary metric of the replication
-    (`sim.metrics.replication_metrics`), worked out where it ran.
+    (`sim.metrics.replication_metrics`), worked out where it ran. `breakdown` holds the report's
+    breakdowns tallied the same way (`sim.breakdown_tally.BreakdownTally`) when neither the
+    records nor a stream of them were kept (`--no-mentions`), else None.
     """
 
     index: int
@@ -207,3 +209,4 @@ class Replication:
     extra: dict[str, float] = field(default_factory=dict)
     mention_metrics: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    breakdown: object | None = None   # a BreakdownTally (not imported here: records stay light)

@@ -43,6 +43,18 @@ class RunResult:
     def series(self) -> TimeSeries:
         return TimeSeries.concat([r.series for r in self.replications])
 
+    @cached_property
+    def breakdown(self):
+        """The report's breakdowns tallied over every replication (a
+        `sim.breakdown_tally.BreakdownTally`), when the run kept no records (`--no-mentions`);
+        else None: they come from the records."""
+        tallies = [r.breakdown for r in self.replications]
+        if not tallies or any(t is None for t in tallies):
+            return None
+        from .breakdown_tally import BreakdownTally
+
+        return BreakdownTally.merged(tallies)
+
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
              keep_mentions: bool = True, sink=None) -> Replication:
@@ -65,10 +77,17 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     # exact quantiles when the records are kept anyway; either way the statistics are fed a
     # window at a time, while each window's columns are still in cache
     stats = MentionStats(scenario, exact=keep_mentions or sink is not None)
+    accumulators = [stats]
+    tally = None
+    if not stats.exact:   # no record anywhere: the report's breakdowns are tallied as they go
+        from .breakdown_tally import BreakdownTally
+
+        tally = BreakdownTally(scenario)
+        accumulators.append(tally)
     lineage = None
     if sink is not None and not keep_mentions and cfg is not None:
         sink = lineage = _Lineage(sink)          # largest_cascade needs the cascade trees
-    collector = Collector(model, index, keep_mentions, stats, sink)
+    collector = Collector(model, index, keep_mentions, accumulators, sink)
     model.start()
     w0, end = 0.0, scenario.end
     while w0 < end:
@@ -86,7 +105,8 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     mention_metrics = stats.metrics()
     if lineage is not None:
         mention_metrics["largest_cascade"] = float(lineage.largest())
-    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra, mention_metrics)
+    rep = Replication(index, collector.mentions(), series, agent_hours, cost, extra, mention_metrics,
+                      breakdown=tally)
     # summarised here, on the worker that ran it: the records are at hand, and a parallel run
     # does not summarise its replications one after another at the end
     return replace(rep, metrics=replication_metrics(scenario, rep))

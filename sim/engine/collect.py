@@ -55,11 +55,11 @@ def _clip(starts, stops, lo, hi):
 class Collector:
     """Settles mentions at the end of each window and keeps the replication's statistics."""
 
-    def __init__(self, model: CareModel, index: int, keep_mentions: bool, accumulator=None, sink=None):
+    def __init__(self, model: CareModel, index: int, keep_mentions: bool, accumulators=(), sink=None):
         sc = model.scenario
         self.model, self.scenario, self.index = model, sc, index
         self.keep = keep_mentions
-        self.accumulator = accumulator
+        self.accumulators = tuple(accumulators)   # each `add(log)`s the settled mentions
         # gets the records as they settle (`add`), and after each window the earliest arrival
         # still to be settled (`release`): every record arrived before it is final
         self.sink = sink
@@ -205,8 +205,10 @@ class Collector:
             self.kept.add(record)
         if self.sink is not None:
             self.sink.add(record)
-        if self.accumulator is not None:
-            self.accumulator.add(self.log(record))
+        if self.accumulators:
+            log = self.log(record)
+            for accumulator in self.accumulators:
+                accumulator.add(log)
 
     def log(self, record: dict[str, np.ndarray]) -> MentionLog:
         sc = self.scenario

@@ -21,6 +21,7 @@ from ..differences import (
     metric_kind,
     metric_words,
 )
+from ..breakdown_tally import BreakdownTally
 from ..metrics import FOLLOWER_TIERS
 from ..records import MentionLog, Replication, TimeSeries
 from ..scenario import dump_scenario
@@ -265,8 +266,12 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
         "arrivals.png": lambda: arrivals_figure(result.series, mentions, scenario),
         "breach_by_tier.png": lambda: breach_by_tier_figure(mentions, scenario),
     }
-    if mentions is None:   # records not kept: only what the time series can show
+    if mentions is None:   # records not kept: what the time series and the run's tally can show
+        tally = getattr(result, "breakdown", None)
         figures = {name: figures[name] for name in ("queues.png", "arrivals.png")}
+        if tally is not None:
+            figures["breach_by_hour.png"] = lambda: breach_by_hour_figure(tally, scenario)
+            figures["breach_by_tier.png"] = lambda: breach_by_tier_figure(tally, scenario)
     return {name: figure_png(make()) for name, make in figures.items()}
 
 
@@ -347,7 +352,10 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
                 f"<figcaption>{html.escape(caption)}</figcaption>",
                 "</figure>",
             ]
-        if extra is not None and mentions is None:
+        tally = getattr(result, "breakdown", None)
+        if extra == "fairness" and mentions is None and tally is not None:
+            parts += _fairness_section(tally, scenario, reps, TALLIED)
+        elif extra is not None and mentions is None:
             parts.append(NO_RECORDS)
         elif extra == "cascades":
             parts += _cascade_section(mentions, scenario)
@@ -373,6 +381,8 @@ def _anchor(heading: str) -> str:
 
 NO_RECORDS = ('<p class="note">Mention records were not kept in this run, so this breakdown '
               "cannot be drawn; run again with the records kept to see it.</p>")
+TALLIED = ("Mention records were not kept in this run: these counts and rates were tallied as "
+           "mentions settled, and the times to acknowledge read from histograms, within 0.6 %.")
 
 
 def _cascade_section(mentions: MentionLog, scenario) -> list[str]:
@@ -396,13 +406,13 @@ def _story_section() -> list[str]:
     ]
 
 
-def _fairness_section(mentions: MentionLog, scenario, reps: int) -> list[str]:
+def _fairness_section(mentions: MentionLog | BreakdownTally, scenario, reps: int, note: str = "") -> list[str]:
     return [
         '<p class="note">Who waits: the mentions the team means to answer, grouped by the '
         "author's reach, the channel and the type, all replications pooled (the summary table "
         "gives per-replication means with confidence intervals). Breach rates count mentions "
         "whose deadline passed or who were served; times to acknowledge are over the mentions "
-        "acknowledged, so read them with the share acknowledged.</p>",
+        f"acknowledged, so read them with the share acknowledged.{' ' + html.escape(note) if note else ''}</p>",
         fairness_tables(mentions, scenario, reps),
     ]
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, PercentFormatter
 
 from .. import breakdowns
+from ..breakdown_tally import BreakdownTally, group_breakdown, hourly_breakdown
 from ..records import ORIGINS, MentionLog, TimeSeries
 
 DPI = 110
@@ -215,9 +216,10 @@ def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
     return fig
 
 
-def breach_by_hour_figure(mentions: MentionLog, scenario) -> Figure:
+def breach_by_hour_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
     """Share of the answerable mentions breaching their author's expectation, by hour of day of
-    arrival (among those whose expectation is decided, as the summary's breach rates)."""
+    arrival (among those whose expectation is decided, as the summary's breach rates); from
+    the records or, for a run that kept none, its `BreakdownTally`."""
     fig = _figure(10.0, 5.4)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1)})
     for ax in (top, bottom):
@@ -225,7 +227,7 @@ def breach_by_hour_figure(mentions: MentionLog, scenario) -> Figure:
     _title(fig, top, "When customers are let down: expectation breaches by hour of day",
            f"{scenario.name}: share of the mentions the team means to answer whose author's deadline "
            "passed, by hour of arrival, all replications pooled")
-    table = breakdowns.breach_rate_by_hour(mentions, scenario)
+    table, reps = hourly_breakdown(mentions, scenario)
     width = 0.4
     top.bar(table.hours - width / 2, table.ack_rate, width, color=ACK_COLOR, label="acknowledgement late or never")
     top.bar(table.hours + width / 2, table.resolve_rate, width, color=RESOLVE_COLOR, label="resolution late or never")
@@ -237,7 +239,6 @@ def breach_by_hour_figure(mentions: MentionLog, scenario) -> Figure:
     if table.ack_counts.sum() + table.resolve_counts.sum() == 0:
         _no_data(top)
 
-    reps = len(np.unique(np.asarray(mentions["replication"]))) if len(mentions) else 0
     per_rep = table.counts / max(reps, 1)
     bottom.bar(table.hours, per_rep, 0.8, color="#bbbbbb")
     bottom.set_ylabel("mentions\nper run", color=TEXT_COLOR, fontsize=9)
@@ -286,16 +287,16 @@ def arrivals_figure(series: TimeSeries, mentions: MentionLog | None, scenario) -
     return fig
 
 
-def breach_by_tier_figure(mentions: MentionLog, scenario) -> Figure:
-    """Expectation breach rates by the author's follower tier: are big accounts served first?"""
+def breach_by_tier_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
+    """Expectation breach rates by the author's follower tier: are big accounts served first?
+    From the records or, for a run that kept none, its `BreakdownTally`."""
     fig = _figure(9.0, 4.8)
     ax = fig.add_subplot()
     _style(ax)
     _title(fig, ax, "Breach rate by follower tier: who is kept waiting",
            f"{scenario.name}: share of mentions the team means to answer whose author's deadline "
            "passed, all replications pooled")
-    table = breakdowns.by_follower_tier(mentions, scenario)
-    reps = len(np.unique(np.asarray(mentions["replication"]))) if len(mentions) else 0
+    table, reps = group_breakdown(mentions, scenario, "tier")
     pos = np.arange(len(table.keys))
     width = 0.38
     for shift, rates, color, label in ((-width / 2, table.ack_breach_rate, ACK_COLOR, "acknowledgement late or never"),

@@ -10,6 +10,7 @@ import math
 from datetime import datetime, timedelta
 
 from .. import breakdowns
+from ..breakdown_tally import BreakdownTally, group_breakdown
 from ..cascades import Cascades, largest_cascade_size, largest_cascades
 from ..records import MentionLog
 from .plots import format_duration
@@ -110,14 +111,16 @@ def fairness_table(stats: breakdowns.GroupStats, title: str, replications: int, 
     return _table(head, rows, "fair")
 
 
-def fairness_tables(mentions: MentionLog, scenario, replications: int) -> str:
-    """The three fairness tables (follower tier, channel, type) with their headings."""
+def fairness_tables(mentions: MentionLog | BreakdownTally, scenario, replications: int) -> str:
+    """The three fairness tables (follower tier, channel, type) with their headings, from the
+    records or, for a run that kept none, its `BreakdownTally`."""
     parts = []
-    for heading, title, stats, keep in (
-        ("By the author's follower tier", "followers", breakdowns.by_follower_tier(mentions, scenario), True),
-        ("By channel", "channel", breakdowns.by_channel(mentions, scenario), False),
-        ("By type", "type", breakdowns.by_type(mentions, scenario), False),
+    for heading, title, kind, keep in (
+        ("By the author's follower tier", "followers", "tier", True),
+        ("By channel", "channel", "channel", False),
+        ("By type", "type", "type", False),
     ):
+        stats, _ = group_breakdown(mentions, scenario, kind)
         parts += [f"<h3>{html.escape(heading)}</h3>", fairness_table(stats, title, replications, keep)]
     ignored = [t for t in scenario.types if t not in scenario.answered_types]
     if ignored:

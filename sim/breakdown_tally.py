@@ -1,0 +1,142 @@
+"""The report's breakdowns tallied as mentions settle, for runs that keep no records.
+
+With `--no-mentions` no record is kept, so the report's expectation breaches by hour of day
+and its fairness breakdowns (by follower tier, channel and type) come from counts fed a day at
+a time, as the summary statistics are. The counts, shares and breach rates are those the
+records would give (`sim.breakdowns`, same populations and rules); each group's
+acknowledgement-time quantiles come from a fixed log histogram, within 0.6 % (`LogHistogram`).
+A replication's tally is a few hundred kilobytes whatever its horizon, and tallies of several
+replications add up (`BreakdownTally.merged`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .breakdowns import (HOURS, GroupStats, HourlyBreaches, breach_rate_by_hour, by_channel, by_follower_tier, by_type,
+                         hour_of_day, shares, tier_labels)
+from .metrics import FOLLOWER_TIERS, LogHistogram, expectation_decided, follower_tier
+from .records import MentionLog
+
+STAGES = (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by"))
+# the columns `add` reads
+COLUMNS = ("arrival", "ack_done", "resolve_done", "ack_expected_by", "resolve_expected_by",
+           "ack_breached", "resolve_breached", "followers", "channel", "type")
+# What a mention may be, one bit each: it is counted under every combination at once, so a
+# day's mentions take one `bincount` a grouping rather than one per group, stage and count.
+FLAGS = ("acked", "ack_hits", "ack_decided", "resolve_hits", "resolve_decided")
+COMBINATIONS = 1 << len(FLAGS)
+
+
+class _Counts:
+    """Answerable mentions per group 0..size-1 and combination of `FLAGS`; with `histograms`,
+    each group's acknowledgement times (`LogHistogram` bins)."""
+
+    def __init__(self, size: int, histograms: bool):
+        self.size = size
+        self.by_flags = np.zeros((size, COMBINATIONS), dtype=np.int64)
+        self.hists = np.zeros((size, LogHistogram.BINS), dtype=np.int64) if histograms else None
+
+    def add(self, groups: np.ndarray, flags: np.ndarray, acked: np.ndarray, bins: np.ndarray) -> None:
+        """`flags`: each mention's combination; `bins`: the acknowledged ones' time bins."""
+        size = self.size
+        self.by_flags += np.bincount(groups * COMBINATIONS + flags, minlength=size * COMBINATIONS).reshape(size, -1)
+        if self.hists is not None:
+            self.hists += np.bincount(groups[acked] * LogHistogram.BINS + bins,
+                                      minlength=size * LogHistogram.BINS).reshape(size, -1)
+
+    def absorb(self, other: "_Counts") -> None:
+        self.by_flags += other.by_flags
+        if self.hists is not None:
+            self.hists += other.hists
+
+    def count(self, flag: str | None = None) -> np.ndarray:
+        """Mentions per group (with `flag` set, when given)."""
+        if flag is None:
+            return self.by_flags.sum(axis=1)
+        bit = 1 << FLAGS.index(flag)
+        return self.by_flags[:, [c for c in range(COMBINATIONS) if c & bit]].sum(axis=1)
+
+    def quantiles(self, q: float) -> np.ndarray:
+        return np.array([LogHistogram.of_counts(row).quantile(q) for row in self.hists])
+
+
+class BreakdownTally:
+    """Breakdowns of the mentions the company means to answer, fed as they settle (`add`),
+    read as the tables the records would give (`hourly`, `group_stats`)."""
+
+    def __init__(self, scenario):
+        self.start = scenario.start
+        self.replications = 1
+        self.answered = np.array([t in scenario.answered_types for t in scenario.types], dtype=bool)
+        self.keys = {"tier": FOLLOWER_TIERS, "channel": tuple(scenario.channels), "type": tuple(scenario.types)}
+        self.labels = {"tier": tier_labels(), "channel": tuple(scenario.channels), "type": tuple(scenario.types)}
+        self.hours = _Counts(len(HOURS), histograms=False)
+        self.groups = {kind: _Counts(len(keys), histograms=True) for kind, keys in self.keys.items()}
+
+    def add(self, log: MentionLog) -> "BreakdownTally":
+        a = log.select(self.answered[log["type"]], COLUMNS)
+        arrival, ack_done = a["arrival"], a["ack_done"]
+        acked = ~np.isnan(ack_done)
+        flags = acked.astype(np.int64)
+        for stage, done, due in STAGES:
+            breached = a[f"{stage}_breached"]
+            flags |= breached.astype(np.int64) << FLAGS.index(f"{stage}_hits")
+            flags |= expectation_decided(breached, a[done], a[due]).astype(np.int64) << FLAGS.index(f"{stage}_decided")
+        bins = LogHistogram.bins(ack_done[acked] - arrival[acked])
+        self.hours.add(hour_of_day(arrival, self.start), flags, acked, bins)
+        labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": a["type"]}
+        for kind, counts in self.groups.items():
+            counts.add(np.asarray(labels[kind], dtype=np.int64), flags, acked, bins)
+        return self
+
+    @staticmethod
+    def merged(tallies: list["BreakdownTally"]) -> "BreakdownTally":
+        """One tally of every replication's mentions (the inputs are left as they are)."""
+        import copy
+
+        out = copy.deepcopy(tallies[0])
+        for tally in tallies[1:]:
+            out.hours.absorb(tally.hours)
+            for kind, counts in out.groups.items():
+                counts.absorb(tally.groups[kind])
+            out.replications += tally.replications
+        return out
+
+    def hourly(self) -> HourlyBreaches:
+        """As `sim.breakdowns.breach_rate_by_hour` gives it from the records."""
+        c = self.hours
+        return HourlyBreaches(HOURS.copy(), shares(c.count("ack_hits"), c.count("ack_decided")),
+                              shares(c.count("resolve_hits"), c.count("resolve_decided")), c.count(),
+                              c.count("ack_decided"), c.count("resolve_decided"))
+
+    def group_stats(self, kind: str) -> GroupStats:
+        """As `sim.breakdowns.by_follower_tier`, `by_channel` or `by_type` (`kind`: "tier",
+        "channel" or "type") give it from the records; quantiles within 0.6 %."""
+        c = self.groups[kind]
+        return GroupStats(self.keys[kind], self.labels[kind], c.count(), shares(c.count("acked"), c.count()),
+                          shares(c.count("ack_hits"), c.count("ack_decided")),
+                          shares(c.count("resolve_hits"), c.count("resolve_decided")),
+                          c.quantiles(0.5), c.quantiles(0.9))
+
+
+def _replications(mentions: MentionLog) -> int:
+    return len(np.unique(np.asarray(mentions["replication"]))) if len(mentions) else 0
+
+
+def hourly_breakdown(source: MentionLog | BreakdownTally, scenario) -> tuple[HourlyBreaches, int]:
+    """Breaches by hour of day, and over how many replications: from the records, or from the
+    tally of a run that kept none."""
+    if isinstance(source, BreakdownTally):
+        return source.hourly(), source.replications
+    return breach_rate_by_hour(source, scenario), _replications(source)
+
+
+GROUPS = {"tier": by_follower_tier, "channel": by_channel, "type": by_type}
+
+
+def group_breakdown(source: MentionLog | BreakdownTally, scenario, kind: str) -> tuple[GroupStats, int]:
+    """Service by group (`kind`: "tier", "channel" or "type"), and over how many replications:
+    from the records, or from the tally of a run that kept none."""
+    if isinstance(source, BreakdownTally):
+        return source.group_stats(kind), source.replications
+    return GROUPS[kind](source, scenario), _replications(source)
