@@ -1,20 +1,26 @@
 """The report's breakdowns tallied as mentions settle, for runs that keep no records.
 
 With `--no-mentions` no record is kept, so the report's expectation breaches by hour of day
-and its fairness breakdowns (by follower tier, channel and type) come from counts fed a day at
-a time, as the summary statistics are. The counts, shares and breach rates are those the
-records would give (`sim.breakdowns`, same populations and rules); each group's
-acknowledgement-time quantiles come from a fixed log histogram, within 0.6 % (`LogHistogram`).
+and of the week (the hour that hurts most), its acknowledgement times against the customers'
+expectations, and its fairness breakdowns (by follower tier, channel and type) come from counts
+fed a day at a time, as the summary statistics are. The counts, shares and breach rates are
+those the records would give (`sim.breakdowns`, `sim.expectation_gap`, same populations and
+rules); distributions of times come from a fixed log histogram, within 0.6 % (`LogHistogram`).
 A replication's tally is a few hundred kilobytes whatever its horizon, and tallies of several
 replications add up (`BreakdownTally.merged`).
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 
-from .breakdowns import (HOURS, GroupStats, HourlyBreaches, breach_rate_by_hour, by_channel, by_follower_tier, by_type,
-                         hour_of_day, shares, tier_labels)
-from .metrics import FOLLOWER_TIERS, LogHistogram, expectation_decided, follower_tier
+from .breakdowns import (HOURS, BreachRates, Ecdf, GroupStats, HourlyBreaches, ack_time_distribution,
+                         breach_rate_by_hour, by_channel, by_follower_tier, by_type, expectation_distribution,
+                         hour_of_day, shares, sla_attainment, tier_labels)
+from .expectation_gap import HOURS_OF_WEEK, breach_rate_by_hour_of_week, hour_of_week
+from .metrics import FOLLOWER_TIERS, LogHistogram, expectation_decided, follower_tier, sla_business_clock, sla_met
 from .records import MentionLog
 
 STAGES = (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by"))
@@ -60,6 +66,24 @@ class _Counts:
         return np.array([LogHistogram.of_counts(row).quantile(q) for row in self.hists])
 
 
+class AckPicture(NamedTuple):
+    """What the report's acknowledgement-against-expectation figure shows."""
+
+    acked: Ecdf                  # times to acknowledge, over the answerable mentions
+    expected: Ecdf               # their authors' deadlines, over the same mentions
+    attainment: float            # the SLA attainment, all replications pooled (as the summary counts)
+    expected_within_sla: float   # share of authors expecting a reply within the SLA time
+    never_acked: float           # share never acknowledged within the horizon
+
+
+def _binned_ecdf(counts: np.ndarray, n: int) -> Ecdf:
+    """An `Ecdf` of values counted in `LogHistogram` bins, each bin at its centre (0 for the
+    bin below the histogram's range, as its quantiles read it)."""
+    bins = np.flatnonzero(counts)
+    x = np.where(bins == 0, 0.0, 10 ** (LogHistogram.LOW + (bins - 0.5) / LogHistogram.PER_DECADE))
+    return Ecdf(x, np.cumsum(counts[bins]) / max(n, 1), n)
+
+
 class BreakdownTally:
     """Breakdowns of the mentions the company means to answer, fed as they settle (`add`),
     read as the tables the records would give (`hourly`, `group_stats`)."""
@@ -71,7 +95,18 @@ class BreakdownTally:
         self.keys = {"tier": FOLLOWER_TIERS, "channel": tuple(scenario.channels), "type": tuple(scenario.types)}
         self.labels = {"tier": tier_labels(), "channel": tuple(scenario.channels), "type": tuple(scenario.types)}
         self.hours = _Counts(len(HOURS), histograms=False)
+        self.week_hours = _Counts(HOURS_OF_WEEK, histograms=False)
         self.groups = {kind: _Counts(len(keys), histograms=True) for kind, keys in self.keys.items()}
+        self.ack_times = np.zeros(LogHistogram.BINS, dtype=np.int64)      # of the acknowledged
+        self.ack_expected = np.zeros(LogHistogram.BINS, dtype=np.int64)   # every author's deadline
+        self.sla_within = scenario.sla.acknowledge.within
+        self.sla = {"met": 0, "decided": 0, "expected_within": 0}
+        # the SLA rule while the run goes; not carried back with the tally (`__getstate__`)
+        self._scenario = scenario
+        self._clock = sla_business_clock(scenario) if scenario.sla.clock == "business_hours" else None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_scenario": None, "_clock": None}
 
     def add(self, log: MentionLog) -> "BreakdownTally":
         a = log.select(self.answered[log["type"]], COLUMNS)
@@ -84,6 +119,15 @@ class BreakdownTally:
             flags |= expectation_decided(breached, a[done], a[due]).astype(np.int64) << FLAGS.index(f"{stage}_decided")
         bins = LogHistogram.bins(ack_done[acked] - arrival[acked])
         self.hours.add(hour_of_day(arrival, self.start), flags, acked, bins)
+        self.week_hours.add(hour_of_week(arrival, self.start), flags, acked, bins)
+        self.ack_times += np.bincount(bins, minlength=LogHistogram.BINS)
+        expected = a["ack_expected_by"] - arrival
+        self.ack_expected += np.bincount(LogHistogram.bins(expected[~np.isnan(expected)]),
+                                         minlength=LogHistogram.BINS)
+        met, decided = sla_met(a, self._scenario, "ack", self._clock)
+        self.sla["met"] += int(np.count_nonzero(met))
+        self.sla["decided"] += int(np.count_nonzero(decided))
+        self.sla["expected_within"] += int(np.count_nonzero(expected <= self.sla_within))
         labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": a["type"]}
         for kind, counts in self.groups.items():
             counts.add(np.asarray(labels[kind], dtype=np.int64), flags, acked, bins)
@@ -97,10 +141,31 @@ class BreakdownTally:
         out = copy.deepcopy(tallies[0])
         for tally in tallies[1:]:
             out.hours.absorb(tally.hours)
+            out.week_hours.absorb(tally.week_hours)
             for kind, counts in out.groups.items():
                 counts.absorb(tally.groups[kind])
+            out.ack_times += tally.ack_times
+            out.ack_expected += tally.ack_expected
+            for name in out.sla:
+                out.sla[name] += tally.sla[name]
             out.replications += tally.replications
         return out
+
+    def week_breaches(self) -> BreachRates:
+        """As `sim.expectation_gap.breach_rate_by_hour_of_week` gives it from the records."""
+        c = self.week_hours
+        return BreachRates(shares(c.count("ack_hits"), c.count("ack_decided")),
+                           shares(c.count("resolve_hits"), c.count("resolve_decided")),
+                           c.count("ack_decided"), c.count("resolve_decided"))
+
+    def ack_picture(self) -> AckPicture:
+        """As `ack_picture` gives it from the records; the distributions within 0.6 % in time,
+        the shares exact."""
+        n = int(self.hours.count().sum())
+        acked = int(self.hours.count("acked").sum())
+        return AckPicture(_binned_ecdf(self.ack_times, n), _binned_ecdf(self.ack_expected, n),
+                          self.sla["met"] / self.sla["decided"] if self.sla["decided"] else math.nan,
+                          self.sla["expected_within"] / n if n else math.nan, 1 - acked / n if n else math.nan)
 
     def hourly(self) -> HourlyBreaches:
         """As `sim.breakdowns.breach_rate_by_hour` gives it from the records."""
@@ -140,3 +205,21 @@ def group_breakdown(source: MentionLog | BreakdownTally, scenario, kind: str) ->
     if isinstance(source, BreakdownTally):
         return source.group_stats(kind), source.replications
     return GROUPS[kind](source, scenario), _replications(source)
+
+
+def week_breakdown(source: MentionLog | BreakdownTally, scenario) -> BreachRates:
+    """Breaches by hour of the week: from the records, or from the tally of a run that kept none."""
+    if isinstance(source, BreakdownTally):
+        return source.week_breaches()
+    return breach_rate_by_hour_of_week(source, scenario)
+
+
+def ack_picture(source: MentionLog | BreakdownTally, scenario) -> AckPicture:
+    """Acknowledgement times against the customers' deadlines, with the SLA's figures: from the
+    records, or from the tally of a run that kept none."""
+    if isinstance(source, BreakdownTally):
+        return source.ack_picture()
+    acked = ack_time_distribution(source, scenario)
+    expected = expectation_distribution(source, scenario, "acknowledge")
+    return AckPicture(acked, expected, sla_attainment(source, scenario), expected.at(scenario.sla.acknowledge.within),
+                      1 - acked.reached)

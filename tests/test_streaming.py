@@ -236,6 +236,47 @@ def test_tallies_add_up_over_replications(scenario, streamed):
     assert np.array_equal(tallies[0].hourly().counts, first)   # the inputs are left as they were
 
 
+def test_week_breaches_and_the_hour_that_hurts_tallied_as_the_records_give_them(scenario, kept, streamed):
+    from sim.expectation_gap import breach_rate_by_hour_of_week
+    from sim.report.summary_text import hardest_hour_sentence
+
+    got, want = streamed.breakdown.week_breaches(), breach_rate_by_hour_of_week(kept.mentions, scenario)
+    for field in want._fields:
+        assert equal_with_nan(getattr(got, field), getattr(want, field)), field
+    sentence = hardest_hour_sentence(streamed.breakdown, scenario)
+    assert sentence.startswith("Customers are let down most on")
+    assert sentence == hardest_hour_sentence(kept.mentions, scenario)
+
+
+def test_acknowledgement_picture_tallied_as_the_records_give_it(scenario, kept, streamed):
+    from sim.breakdown_tally import ack_picture
+
+    got, want = ack_picture(streamed.breakdown, scenario), ack_picture(kept.mentions, scenario)
+    # the shares in the figure's box: exact
+    for name in ("attainment", "expected_within_sla", "never_acked"):
+        assert getattr(got, name) == getattr(want, name), name
+    assert 0 < got.attainment < 1 and 0 < got.expected_within_sla < 1 and 0 < got.never_acked < 1
+    # the curves: each bin's cumulative share between the records' at the bin's two edges
+    half = 1 + ACC
+    for tallied, exact in ((got.acked, want.acked), (got.expected, want.expected)):
+        assert tallied.n == exact.n and len(tallied.x) >= 100
+        assert tallied.y[-1] == pytest.approx(exact.reached, abs=1e-12)
+        for centre, share in zip(tallied.x[tallied.x > 0], tallied.y[tallied.x > 0]):
+            assert exact.at(centre / half * (1 - 1e-9)) - 1e-12 <= share <= exact.at(centre * half * (1 + 1e-9)) + 1e-12
+
+
+def test_tally_travels_without_the_scenario(scenario, streamed):
+    import pickle
+
+    tally = streamed.replications[0].breakdown
+    again = pickle.loads(pickle.dumps(tally))
+    assert again._scenario is None and again._clock is None
+    assert len(pickle.dumps(tally)) < 400_000
+    for field in ("counts", "ack_rate", "resolve_counts"):
+        assert equal_with_nan(getattr(again.hourly(), field), getattr(tally.hourly(), field))
+    assert again.ack_picture().attainment == tally.ack_picture().attainment
+
+
 def test_tallied_figures_are_the_figures_of_the_records(scenario, kept, streamed):
     from sim.report.plots import breach_by_hour_figure, breach_by_tier_figure, figure_png
 
@@ -248,11 +289,12 @@ def test_streamed_report_draws_the_breakdowns(tmp_path, streamed):
 
     write_outputs(streamed, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    for name in ("breach_by_hour.png", "breach_by_tier.png", "queues.png", "arrivals.png"):
+    for name in ("ack_vs_expectation.png", "breach_by_hour.png", "breach_by_tier.png", "queues.png", "arrivals.png"):
         assert (tmp_path / "out" / name).is_file(), name
-    for name in ("ack_vs_expectation.png", "expectation_gap.png"):
+    for name in ("expectation_gap.png", "ack_vs_resolution.png"):
         assert not (tmp_path / "out" / name).exists(), name
     assert "By channel" in page and "By type" in page and "tallied as mentions settled" in page
+    assert "Customers are let down most on" in page and "cannot be named" not in page
     # what still needs the records says so: the cascades table, the expectation gap's story
     assert page.count("Mention records were not kept in this run, so this breakdown") == 2
 

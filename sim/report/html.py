@@ -270,6 +270,7 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
         tally = getattr(result, "breakdown", None)
         figures = {name: figures[name] for name in ("queues.png", "arrivals.png")}
         if tally is not None:
+            figures["ack_vs_expectation.png"] = lambda: ack_vs_expectation_figure(tally, scenario)
             figures["breach_by_hour.png"] = lambda: breach_by_hour_figure(tally, scenario)
             figures["breach_by_tier.png"] = lambda: breach_by_tier_figure(tally, scenario)
     return {name: figure_png(make()) for name, make in figures.items()}
@@ -324,7 +325,8 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
         f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
     ) + "</p>")
     mentions = _mentions(result)
-    brief = executive_summary(result.summary, mentions, scenario)
+    tally = getattr(result, "breakdown", None)
+    brief = executive_summary(result.summary, mentions if mentions is not None else tally, scenario)
     parts += [
         '<h2 id="in-brief">In brief</h2>',
         '<ul class="brief">',
@@ -352,7 +354,6 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
                 f"<figcaption>{html.escape(caption)}</figcaption>",
                 "</figure>",
             ]
-        tally = getattr(result, "breakdown", None)
         if extra == "fairness" and mentions is None and tally is not None:
             parts += _fairness_section(tally, scenario, reps, TALLIED)
         elif extra is not None and mentions is None:

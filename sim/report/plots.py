@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, PercentFormatter
 
 from .. import breakdowns
-from ..breakdown_tally import BreakdownTally, group_breakdown, hourly_breakdown
+from ..breakdown_tally import BreakdownTally, ack_picture, group_breakdown, hourly_breakdown
 from ..records import ORIGINS, MentionLog, TimeSeries
 
 DPI = 110
@@ -168,8 +168,10 @@ def _ecdf_steps(dist: breakdowns.Ecdf, low: float, high: float) -> tuple[np.ndar
     return np.concatenate([[low], x, [high]]), np.concatenate([[0.0], dist.y, [dist.y[-1] if len(dist.y) else 0.0]])
 
 
-def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
-    """Acknowledgement times against what customers expected (empirical CDFs, log time), with the SLA."""
+def ack_vs_expectation_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
+    """Acknowledgement times against what customers expected (empirical CDFs, log time), with the
+    SLA; from the records or, for a run that kept none, its `BreakdownTally` (the curves then
+    step from one 0.6 %-wide time bin to the next)."""
     fig = _figure(10.0, 5.0)
     ax = fig.add_subplot()
     _style(ax)
@@ -177,8 +179,8 @@ def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
     _title(fig, ax, "How fast we acknowledged, and how fast customers expected it",
            f"{scenario.name}: share of the mentions the team means to answer, all replications pooled; "
            f"company SLA: {sla.target:.0%} within {format_duration(sla.within)}")
-    acked = breakdowns.ack_time_distribution(mentions, scenario)
-    expected = breakdowns.expectation_distribution(mentions, scenario, "acknowledge")
+    picture = ack_picture(mentions, scenario)
+    acked, expected = picture.acked, picture.expected
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     ax.set_ylabel("share of mentions (cumulative)", color=TEXT_COLOR)
@@ -205,9 +207,9 @@ def ack_vs_expectation_figure(mentions: MentionLog, scenario) -> Figure:
         # as the summary counts it: served, or SLA window closed by the horizon, on the SLA's clock
         clock = " (business hours)" if getattr(scenario.sla, "clock", "calendar") == "business_hours" else ""
         facts = (f"acknowledged within the SLA time{clock}: "
-                 f"{breakdowns.sla_attainment(mentions, scenario):.1%} (target {sla.target:.0%})\n"
-                 f"customers expecting a reply within that time: {expected.at(sla.within):.1%}\n"
-                 f"never acknowledged within the horizon: {1 - acked.reached:.1%}")
+                 f"{picture.attainment:.1%} (target {sla.target:.0%})\n"
+                 f"customers expecting a reply within that time: {picture.expected_within_sla:.1%}\n"
+                 f"never acknowledged within the horizon: {picture.never_acked:.1%}")
         # upper left: empirical CDFs rarely reach there (they start low at the left edge)
         ax.text(0.015, 0.84, facts, transform=ax.transAxes, ha="left", va="top", fontsize=8.5,
                 color=TEXT_COLOR, bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",

@@ -1,7 +1,7 @@
 """The executive summary: five plain sentences generated from a run's figures.
 
 `executive_summary(summary, mentions, scenario)` is a pure function of the summary metrics
-(`{name: {mean, ci_low, ci_high}}`), the mention records (or None when a run kept none) and the
+(`{name: {mean, ci_low, ci_high}}`), the mention records (or, when a run kept none, its `BreakdownTally` or None) and the
 scenario; the run report puts its sentences at the top, and a comparison can call it once per
 scenario. Nothing here draws or writes.
 """
@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from ..expectation_gap import breach_rate_by_hour_of_week, hardest_hour, hour_of_week_name
+from ..breakdown_tally import BreakdownTally, week_breakdown
+from ..expectation_gap import hardest_hour, hour_of_week_name
 from ..metrics import WEEK_MINUTES
 from ..records import MentionLog
 
@@ -118,12 +119,13 @@ def resolution_sentence(summary: dict) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def hardest_hour_sentence(mentions: MentionLog | None, scenario) -> str:
-    """The hour of the week with the highest acknowledgement breach rate (enough mentions)."""
+def hardest_hour_sentence(mentions: MentionLog | BreakdownTally | None, scenario) -> str:
+    """The hour of the week with the highest acknowledgement breach rate (enough mentions), from
+    the records or the tally of a run that kept none."""
     if mentions is None:
         return ("Mention records were not kept in this run, so the hour of the week that hurts "
                 "most cannot be named.")
-    table = breach_rate_by_hour_of_week(mentions, scenario)
+    table = week_breakdown(mentions, scenario)
     hour = hardest_hour(table.ack_rate, table.ack_counts)
     if hour is None:
         return "No hour of the week had enough mentions to single one out."
@@ -162,7 +164,8 @@ def sla_sentence(summary: dict, scenario) -> str:
     return head + tail + "."
 
 
-def executive_summary(summary: dict[str, dict[str, float]], mentions: MentionLog | None, scenario) -> list[str]:
+def executive_summary(summary: dict[str, dict[str, float]], mentions: MentionLog | BreakdownTally | None,
+                      scenario) -> list[str]:
     """Five sentences for an executive: cost per week; expectations met for acknowledgement and
     for resolution; the hour of the week that hurts most; the SLA against what customers felt."""
     return [
