@@ -19,8 +19,9 @@ Each run is a fresh process of its own (this script, called back with `--config`
 `caresim run` is: local workers are forked from the process that runs the sweep, and forked from
 one that has just held a month of records for 20 replications (the one-process run) each ran
 3-4 % slower (measured: 8.33 s against 8.09 s and 7.89 s against 7.62 s, medians of 3 paired
-runs), a cost no `caresim run` pays. The timed span is the `sim.runner.run` call alone, after the
-imports; the already-running cluster is started before it and closed after it. Each
+runs), a cost no `caresim run` pays. The timed span is the `sim.runner.run` call alone, after
+caresim and the scenario are loaded (what `run` loads itself, the process pool or Dask, is
+timed); the already-running cluster is started before it and closed after it. Each
 such process runs under the settings the `caresim` command gives itself (sim/cli.py: one BLAS
 thread, no huge-page advice, heap slack), which its workers inherit.
 
@@ -69,6 +70,8 @@ CONFIGS = {
     "Dask LocalCluster, 2 workers, started by the run": {"workers": 2, "dask": "local"},
 }
 RUNNING = "Dask cluster already running, 2 workers"
+RESULT = "scaling-result:"   # tags the line a configuration's run answers with
+TIMEOUT = 1800               # seconds a configuration's run may take before the sweep gives up
 
 
 def sweep_scenario(days: float):
@@ -110,18 +113,27 @@ def run_config(label: str, replications: int, days: float, keep: bool) -> None:
         if cluster is not None:
             cluster.close()
     digest = hashlib.sha256(summary_json(result).encode("utf-8")).hexdigest()
-    print(f"{seconds!r} {digest}")
+    print(f"{RESULT} {seconds!r} {digest}")
 
 
 def measure(label: str, args) -> tuple[float, str]:
     """Seconds and summary hash of one configuration's run in a fresh process."""
     command = [sys.executable, __file__, "--config", label, "--replications", str(args.replications),
                "--days", repr(args.days)] + (["--no-mentions"] if args.no_mentions else [])
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{label}: exit status {done.returncode}: {done.stderr.strip()[-500:]}")
-    seconds, digest = done.stdout.split()[-2:]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
+    answers = [line.split() for line in done.stdout.splitlines() if line.startswith(RESULT)]
+    if done.returncode != 0 or len(answers) != 1:
+        raise RuntimeError(f"{label}: exit status {done.returncode}: {(done.stderr or done.stdout).strip()[-500:]}")
+    _, seconds, digest = answers[0]
     return float(seconds), digest
+
+
+def _dask_loads() -> bool:
+    """Whether Dask's `distributed` is installed and loads (in a process of its own: this one
+    stays free of it)."""
+    if importlib.util.find_spec("distributed") is None:
+        return False
+    return subprocess.run([sys.executable, "-c", "import distributed"], capture_output=True).returncode == 0
 
 
 def main() -> int:
@@ -146,9 +158,9 @@ def main() -> int:
           f"best of {args.rounds} runs, each in a fresh process\n")
 
     configs = list(CONFIGS)
-    if importlib.util.find_spec("distributed") is None:
+    if not _dask_loads():
         configs = [label for label in configs if "Dask" not in label]
-        print("note: `distributed` not installed: Dask configurations skipped (pip install 'caresim[dask]')")
+        print("note: `distributed` missing or broken: Dask configurations skipped (pip install 'caresim[dask]')")
     else:
         configs.append(RUNNING)
         print("the running 2-worker LocalCluster is started before and closed after its own runs, "

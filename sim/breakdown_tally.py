@@ -5,7 +5,8 @@ and of the week (the hour that hurts most), its acknowledgement times against th
 expectations, and its fairness breakdowns (by follower tier, channel and type) come from counts
 fed a day at a time, as the summary statistics are. The counts, shares and breach rates are
 those the records would give (`sim.breakdowns`, `sim.expectation_gap`, same populations and
-rules); distributions of times come from a fixed log histogram, within 0.6 % (`LogHistogram`).
+rules); distributions of times come from a fixed log histogram, each value read at the centre
+of its bin, within 0.6 % of it (`LogHistogram`).
 A replication's tally is a few hundred kilobytes whatever its horizon, and tallies of several
 replications add up (`BreakdownTally.merged`).
 """
@@ -20,15 +21,16 @@ from .breakdowns import (HOURS, BreachRates, Ecdf, GroupStats, HourlyBreaches, a
                          breach_rate_by_hour, by_channel, by_follower_tier, by_type, expectation_distribution,
                          hour_of_day, shares, sla_attainment, tier_labels)
 from .expectation_gap import HOURS_OF_WEEK, breach_rate_by_hour_of_week, hour_of_week
-from .metrics import FOLLOWER_TIERS, LogHistogram, expectation_decided, follower_tier, sla_business_clock, sla_met
+from .metrics import FOLLOWER_TIERS, LogHistogram, attainment_clock, expectation_decided, follower_tier, sla_met
 from .records import MentionLog
 
 STAGES = (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by"))
 # the columns `add` reads
 COLUMNS = ("arrival", "ack_done", "resolve_done", "ack_expected_by", "resolve_expected_by",
            "ack_breached", "resolve_breached", "followers", "channel", "type")
-# What a mention may be, one bit each: it is counted under every combination at once, so a
-# day's mentions take one `bincount` a grouping rather than one per group, stage and count.
+# What a mention may be, one bit each: a mention is counted once, under its combination of the
+# bits, so a day's mentions take one `bincount` a grouping rather than one per group, stage and
+# count; a count with a bit set is the sum over the combinations that have it.
 FLAGS = ("acked", "ack_hits", "ack_decided", "resolve_hits", "resolve_decided")
 COMBINATIONS = 1 << len(FLAGS)
 
@@ -85,8 +87,9 @@ def _binned_ecdf(counts: np.ndarray, n: int) -> Ecdf:
 
 
 class BreakdownTally:
-    """Breakdowns of the mentions the company means to answer, fed as they settle (`add`),
-    read as the tables the records would give (`hourly`, `group_stats`)."""
+    """Breakdowns of the mentions the company means to answer, fed as they settle (`add`, in
+    the process that runs the replication), read as the tables the records would give
+    (`hourly`, `week_breaches`, `group_stats`, `ack_picture`) wherever it is carried."""
 
     def __init__(self, scenario):
         self.start = scenario.start
@@ -100,15 +103,18 @@ class BreakdownTally:
         self.ack_times = np.zeros(LogHistogram.BINS, dtype=np.int64)      # of the acknowledged
         self.ack_expected = np.zeros(LogHistogram.BINS, dtype=np.int64)   # every author's deadline
         self.sla_within = scenario.sla.acknowledge.within
-        self.sla = {"met": 0, "decided": 0, "expected_within": 0}
+        self.sla = {"met": 0, "decided": 0}                # the SLA attainment's, pooled
+        self.expected_within_sla = 0                       # authors expecting a reply within the SLA time
         # the SLA rule while the run goes; not carried back with the tally (`__getstate__`)
         self._scenario = scenario
-        self._clock = sla_business_clock(scenario) if scenario.sla.clock == "business_hours" else None
+        self._clock = attainment_clock(scenario)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_scenario": None, "_clock": None}
 
     def add(self, log: MentionLog) -> "BreakdownTally":
+        if self._scenario is None:
+            raise RuntimeError("a tally carried from another process (or merged) can be read, not added to")
         a = log.select(self.answered[log["type"]], COLUMNS)
         arrival, ack_done = a["arrival"], a["ack_done"]
         acked = ~np.isnan(ack_done)
@@ -127,7 +133,7 @@ class BreakdownTally:
         met, decided = sla_met(a, self._scenario, "ack", self._clock)
         self.sla["met"] += int(np.count_nonzero(met))
         self.sla["decided"] += int(np.count_nonzero(decided))
-        self.sla["expected_within"] += int(np.count_nonzero(expected <= self.sla_within))
+        self.expected_within_sla += int(np.count_nonzero(expected <= self.sla_within))
         labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": a["type"]}
         for kind, counts in self.groups.items():
             counts.add(np.asarray(labels[kind], dtype=np.int64), flags, acked, bins)
@@ -139,6 +145,7 @@ class BreakdownTally:
         import copy
 
         out = copy.deepcopy(tallies[0])
+        out._scenario = out._clock = None   # a sum of replications: read, not added to
         for tally in tallies[1:]:
             out.hours.absorb(tally.hours)
             out.week_hours.absorb(tally.week_hours)
@@ -148,6 +155,7 @@ class BreakdownTally:
             out.ack_expected += tally.ack_expected
             for name in out.sla:
                 out.sla[name] += tally.sla[name]
+            out.expected_within_sla += tally.expected_within_sla
             out.replications += tally.replications
         return out
 
@@ -159,13 +167,13 @@ class BreakdownTally:
                            c.count("ack_decided"), c.count("resolve_decided"))
 
     def ack_picture(self) -> AckPicture:
-        """As `ack_picture` gives it from the records; the distributions within 0.6 % in time,
-        the shares exact."""
+        """As `ack_picture` gives it from the records: the shares exact, the distributions one
+        step a `LogHistogram` bin (each within 0.6 % in time of the values it holds)."""
         n = int(self.hours.count().sum())
         acked = int(self.hours.count("acked").sum())
         return AckPicture(_binned_ecdf(self.ack_times, n), _binned_ecdf(self.ack_expected, n),
                           self.sla["met"] / self.sla["decided"] if self.sla["decided"] else math.nan,
-                          self.sla["expected_within"] / n if n else math.nan, 1 - acked / n if n else math.nan)
+                          self.expected_within_sla / n if n else math.nan, 1 - acked / n if n else math.nan)
 
     def hourly(self) -> HourlyBreaches:
         """As `sim.breakdowns.breach_rate_by_hour` gives it from the records."""

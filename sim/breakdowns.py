@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrivals.base import WEEK, hourly_rates, week_offset
-from .metrics import (FOLLOWER_TIERS, TIER_EDGES, answerable, breaches_by_group, expectation_decided, follower_tier,
-                      sla_business_clock, sla_met)
+from .metrics import (FOLLOWER_TIERS, TIER_EDGES, answerable, attainment_clock, breaches_by_group, expectation_decided,
+                      follower_tier, sla_met)
 from .records import ORIGINS, MentionLog, TimeSeries
 
 HOURS = np.arange(24)
@@ -144,15 +144,19 @@ class Ecdf:
     n: int
 
     def at(self, t: float) -> float:
-        """Share of the population with a duration at most `t` (NaN for an empty population)."""
+        """Share of the population with a duration at most `t` (NaN for an empty population).
+        Read from `y`, so it holds for an `x` of one value per bin too (a run's tally)."""
         if self.n == 0:
             return float("nan")
-        return float(np.searchsorted(self.x, t, side="right")) / self.n
+        k = int(np.searchsorted(self.x, t, side="right"))
+        return float(self.y[k - 1]) if k else 0.0
 
     @property
     def reached(self) -> float:
         """Share of the population that got a duration at all."""
-        return len(self.x) / self.n if self.n else float("nan")
+        if self.n == 0:
+            return float("nan")
+        return float(self.y[-1]) if len(self.y) else 0.0
 
 
 def ecdf(durations: np.ndarray) -> Ecdf:
@@ -192,7 +196,7 @@ def sla_attainment(mentions: MentionLog, scenario, stage: str = "acknowledge") -
     `ack_sla_attainment` (`resolve_…`) is: the answerable mentions served or whose SLA window
     closed by the horizon, on the SLA's clock (calendar or business hours)."""
 
-    clock = sla_business_clock(scenario) if scenario.sla.clock == "business_hours" else None
+    clock = attainment_clock(scenario)
     a = answerable_mentions(mentions, scenario)
     met, decided = sla_met(a, scenario, {"acknowledge": "ack", "resolve": "resolve"}[stage], clock)
     n = int(decided.sum())

@@ -182,7 +182,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
                 result = run_scenario(scenario, replications=replications, seed=seed,
                                       workers=workers or usable_cores(), dask=dask,
                                       keep_mentions=not no_mentions, on_done=lambda rep: bar.advance(),
-                                      mentions_to=pieces)
+                                      mentions_to=pieces, breakdowns=not no_report)
             except RunawayArrivals as exc:
                 bar.close()
                 fail(f"{path}: arrivals.cascades: {exc}", code=1)

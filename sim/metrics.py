@@ -133,6 +133,12 @@ def sla_business_clock(scenario: Scenario):
     return business_clock(sla.business_hours, week_offset(scenario.start)) if sla.business_hours else None
 
 
+def attainment_clock(scenario: Scenario):
+    """The clock the SLA attainment is counted on: the business-hours clock when the SLA says
+    so (and names business hours), else None (the calendar)."""
+    return sla_business_clock(scenario) if scenario.sla.clock == "business_hours" else None
+
+
 def sla_met(a: MentionLog, scenario: Scenario, stage: str, clock=None) -> tuple[np.ndarray, np.ndarray]:
     """(met, decided) of the SLA of `stage` ("ack" or "resolve") for each mention of `a`: served
     within the SLA time, and served or its SLA window closed by the horizon (the others are

@@ -57,14 +57,15 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
-             keep_mentions: bool = True, sink=None) -> Replication:
+             keep_mentions: bool = True, sink=None, breakdowns: bool = True) -> Replication:
     """One replication: a pure function of the scenario and its seed sequence.
 
     Arrivals come a window (day) at a time; at the end of each window finished mentions are
     settled into records (or, with `keep_mentions=False`, only into running statistics). A
     `sink` (`add(record)`, `release(before)`: `sim.mentions_csv.open_stream`,
     `sim.spool.RecordFiles`) gets the records as they settle instead of their being kept; the
-    statistics are then exact, as with the records kept.
+    statistics are then exact, as with the records kept. With neither and `breakdowns`, the
+    report's breakdowns are tallied as mentions settle (`Replication.breakdown`).
     """
     source = ArrivalSource(scenario, seed)
     cfg = scenario.arrivals.cascades
@@ -79,7 +80,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence, index: int = 0,
     stats = MentionStats(scenario, exact=keep_mentions or sink is not None)
     accumulators = [stats]
     tally = None
-    if not stats.exact:   # no record anywhere: the report's breakdowns are tallied as they go
+    if breakdowns and not stats.exact:   # no record anywhere: a report's breakdowns are tallied as they go
         from .breakdown_tally import BreakdownTally
 
         tally = BreakdownTally(scenario)
@@ -154,6 +155,7 @@ class Task(NamedTuple):
     keep_mentions: bool
     mentions_csv: str | None = None   # where to write its rows as it runs (the header too, for 0)
     spare_core: bool = False          # a core free for a writer process beside it
+    breakdowns: bool = True           # without records, tally the report's breakdowns
 
 
 def _simulate_task(args, records_to: str | None = None) -> Replication:
@@ -168,7 +170,7 @@ def _simulate_task(args, records_to: str | None = None) -> Replication:
             return _simulate_to_csv(scenario, seed, index, task.mentions_csv, task.spare_core)
         if task.keep_mentions and records_to is not None:
             return _simulate_to_files(scenario, seed, index, records_to)
-        return simulate(scenario, seed, index, task.keep_mentions)
+        return simulate(scenario, seed, index, task.keep_mentions, breakdowns=task.breakdowns)
     except RunawayArrivals:
         raise
     except Exception as exc:  # carry the replication number across process boundaries
@@ -273,14 +275,16 @@ def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
 
 def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
         workers: int = 1, on_done=None, keep_mentions: bool = True, dask: str | None = None,
-        mentions_to: str | os.PathLike | None = None) -> RunResult:
+        mentions_to: str | os.PathLike | None = None, breakdowns: bool = True) -> RunResult:
     """Run replications with per-replication seeds spawned from the scenario seed.
 
     Results do not depend on `workers` or the executor: each replication's seed is fixed first.
     With a folder `mentions_to` (that the workers can write in), the records are not kept but
     written there as the replications run, one `mentions.csv` piece per replication
     (`RunResult.mentions_parts`, in order; the first holds the header); the statistics are
-    those of the records kept.
+    those of the records kept. Without records (`keep_mentions=False`) and with `breakdowns`,
+    each replication tallies the report's breakdowns (`RunResult.breakdown`); a run whose
+    report nobody draws spares that.
     """
     n = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
@@ -288,7 +292,7 @@ def run(scenario: Scenario, replications: int | None = None, seed: int | None = 
     # a core to spare for writing mentions.csv beside each simulating process (a Dask cluster's
     # workers are taken to fill their machines)
     spare_core = dask is None and 2 * local_processes(workers, n) <= usable_cores()
-    tasks = [Task(scenario, s, i, keep_mentions, parts[i] if parts else None, spare_core)
+    tasks = [Task(scenario, s, i, keep_mentions, parts[i] if parts else None, spare_core, breakdowns)
              for i, s in enumerate(replication_seeds(seed, n))]
     reps = execute(tasks, workers, dask, on_done)
     per_rep = [r.metrics for r in reps]

@@ -180,8 +180,29 @@ def equal_with_nan(a, b) -> bool:
     return np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float), equal_nan=True)
 
 
-def test_records_kept_or_streamed_to_a_file_leave_no_tally(kept):
+def test_records_kept_or_streamed_to_a_file_leave_no_tally(scenario, kept, tmp_path):
     assert kept.breakdown is None and all(rep.breakdown is None for rep in kept.replications)
+    short = scenario.model_copy(update={"horizon": 1440.0})
+    to_file = run(short, seed=SEED, replications=2, keep_mentions=False, mentions_to=tmp_path)
+    assert to_file.mentions_parts and to_file.breakdown is None
+    # nor does a run whose report nobody draws (`caresim run --no-mentions --no-report`)
+    unread = run(short, seed=SEED, replications=2, keep_mentions=False, breakdowns=False)
+    assert unread.breakdown is None
+    assert run(short, seed=SEED, replications=2, keep_mentions=False).breakdown is not None
+
+
+def test_tally_counts_the_sla_on_business_hours_as_the_records_do():
+    from sim.breakdown_tally import ack_picture
+
+    sla = {**DATA["sla"], "acknowledge": {"within": "5m", "target": 0.9}}
+    hours = {"clock": "business_hours", "business_hours": [{"days": "mon-fri", "from": "09:00", "to": "17:00"}]}
+    business, calendar = (parse_scenario({**DATA, "horizon": "3d", "replications": 2, "sla": {**sla, **extra}})
+                          for extra in (hours, {}))
+    kept_b, streamed_b = (run(business, seed=SEED, keep_mentions=keep) for keep in (True, False))
+    got, want = ack_picture(streamed_b.breakdown, business), ack_picture(kept_b.mentions, business)
+    assert got.attainment == want.attainment
+    # the clock matters in this run: on the calendar, night replies miss the 5 minutes
+    assert got.attainment > ack_picture(kept_b.mentions, calendar).attainment + 0.05
 
 
 def test_hourly_breaches_tallied_as_the_records_give_them(scenario, kept, streamed):
@@ -265,12 +286,22 @@ def test_acknowledgement_picture_tallied_as_the_records_give_it(scenario, kept, 
             assert exact.at(centre / half * (1 - 1e-9)) - 1e-12 <= share <= exact.at(centre * half * (1 + 1e-9)) + 1e-12
 
 
+def kept_log_of(result):
+    """A log of no rows with the run's categories (what `add` takes)."""
+    from sim.records import MentionLog, empty_columns
+
+    sc = result.scenario
+    return MentionLog(empty_columns(), tuple(sc.channels), tuple(sc.types), tuple(sc.pools))
+
+
 def test_tally_travels_without_the_scenario(scenario, streamed):
     import pickle
 
     tally = streamed.replications[0].breakdown
     again = pickle.loads(pickle.dumps(tally))
     assert again._scenario is None and again._clock is None
+    with pytest.raises(RuntimeError, match="read, not added to"):
+        again.add(kept_log_of(streamed))
     assert len(pickle.dumps(tally)) < 400_000
     for field in ("counts", "ack_rate", "resolve_counts"):
         assert equal_with_nan(getattr(again.hourly(), field), getattr(tally.hourly(), field))

@@ -256,23 +256,21 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
 
 def render_plots(result: RunResultLike) -> dict[str, bytes]:
     """PNG bytes of every report plot, by file name."""
-    scenario, mentions = result.scenario, _mentions(result)
+    scenario, mentions, source = result.scenario, _mentions(result), _source(result)
     figures = {
         "queues.png": lambda: queues_figure(result.series, scenario),
-        "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(mentions, scenario),
+        "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(source, scenario),
         "expectation_gap.png": lambda: expectation_gap_figure(mentions, scenario),
         "ack_vs_resolution.png": lambda: ack_vs_resolution_figure(mentions, scenario),
-        "breach_by_hour.png": lambda: breach_by_hour_figure(mentions, scenario),
+        "breach_by_hour.png": lambda: breach_by_hour_figure(source, scenario),
         "arrivals.png": lambda: arrivals_figure(result.series, mentions, scenario),
-        "breach_by_tier.png": lambda: breach_by_tier_figure(mentions, scenario),
+        "breach_by_tier.png": lambda: breach_by_tier_figure(source, scenario),
     }
     if mentions is None:   # records not kept: what the time series and the run's tally can show
-        tally = getattr(result, "breakdown", None)
-        figures = {name: figures[name] for name in ("queues.png", "arrivals.png")}
-        if tally is not None:
-            figures["ack_vs_expectation.png"] = lambda: ack_vs_expectation_figure(tally, scenario)
-            figures["breach_by_hour.png"] = lambda: breach_by_hour_figure(tally, scenario)
-            figures["breach_by_tier.png"] = lambda: breach_by_tier_figure(tally, scenario)
+        drawn = ["queues.png", "arrivals.png"]
+        if source is not None:
+            drawn += ["ack_vs_expectation.png", "breach_by_hour.png", "breach_by_tier.png"]
+        figures = {name: make for name, make in figures.items() if name in drawn}
     return {name: figure_png(make()) for name, make in figures.items()}
 
 
@@ -281,6 +279,13 @@ def _mentions(result: RunResultLike) -> MentionLog | None:
     if any(getattr(rep, "mentions", None) is None for rep in result.replications):
         return None
     return result.mentions
+
+
+def _source(result: RunResultLike) -> MentionLog | BreakdownTally | None:
+    """What the breakdowns are drawn from: the records, else the run's tally (`--no-mentions`),
+    else None."""
+    mentions = _mentions(result)
+    return mentions if mentions is not None else getattr(result, "breakdown", None)
 
 
 def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:
@@ -324,9 +329,8 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts.append('<p class="facts">' + "".join(
         f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
     ) + "</p>")
-    mentions = _mentions(result)
-    tally = getattr(result, "breakdown", None)
-    brief = executive_summary(result.summary, mentions if mentions is not None else tally, scenario)
+    mentions, source = _mentions(result), _source(result)
+    brief = executive_summary(result.summary, source, scenario)
     parts += [
         '<h2 id="in-brief">In brief</h2>',
         '<ul class="brief">',
@@ -354,8 +358,8 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
                 f"<figcaption>{html.escape(caption)}</figcaption>",
                 "</figure>",
             ]
-        if extra == "fairness" and mentions is None and tally is not None:
-            parts += _fairness_section(tally, scenario, reps, TALLIED)
+        if extra == "fairness" and mentions is None and source is not None:
+            parts += _fairness_section(source, scenario, reps, TALLIED)
         elif extra is not None and mentions is None:
             parts.append(NO_RECORDS)
         elif extra == "cascades":

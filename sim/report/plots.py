@@ -171,7 +171,7 @@ def _ecdf_steps(dist: breakdowns.Ecdf, low: float, high: float) -> tuple[np.ndar
 def ack_vs_expectation_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
     """Acknowledgement times against what customers expected (empirical CDFs, log time), with the
     SLA; from the records or, for a run that kept none, its `BreakdownTally` (the curves then
-    step from one 0.6 %-wide time bin to the next)."""
+    step from one `LogHistogram` time bin, 1.2 % wide, to the next)."""
     fig = _figure(10.0, 5.0)
     ax = fig.add_subplot()
     _style(ax)

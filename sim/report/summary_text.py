@@ -1,9 +1,9 @@
 """The executive summary: five plain sentences generated from a run's figures.
 
 `executive_summary(summary, mentions, scenario)` is a pure function of the summary metrics
-(`{name: {mean, ci_low, ci_high}}`), the mention records (or, when a run kept none, its `BreakdownTally` or None) and the
-scenario; the run report puts its sentences at the top, and a comparison can call it once per
-scenario. Nothing here draws or writes.
+(`{name: {mean, ci_low, ci_high}}`), the mention records (or, when a run kept none, its
+`BreakdownTally` or None) and the scenario; the run report puts its sentences at the top, and a
+comparison can call it once per scenario. Nothing here draws or writes.
 """
 from __future__ import annotations
 
