@@ -19,7 +19,7 @@ import numpy as np
 
 from .breakdowns import (HOURS, BreachRates, Ecdf, GroupStats, HourlyBreaches, ack_time_distribution,
                          breach_rate_by_hour, by_channel, by_follower_tier, by_type, expectation_distribution,
-                         hour_of_day, shares, sla_attainment, tier_labels)
+                         hour_of_day, resolve_time_distribution, shares, sla_attainment, tier_labels)
 from .expectation_gap import HOURS_OF_WEEK, breach_rate_by_hour_of_week, hour_of_week
 from .metrics import FOLLOWER_TIERS, LogHistogram, attainment_clock, expectation_decided, follower_tier, sla_met
 from .records import MentionLog
@@ -68,6 +68,16 @@ class _Counts:
         return np.array([LogHistogram.of_counts(row).quantile(q) for row in self.hists])
 
 
+class TimeDistributions(NamedTuple):
+    """Times to acknowledge and resolve, and the authors' deadlines for each, over the
+    answerable mentions (`sim.breakdowns.ack_time_distribution` and its kin)."""
+
+    ack: Ecdf
+    resolve: Ecdf
+    ack_expected: Ecdf
+    resolve_expected: Ecdf
+
+
 class AckPicture(NamedTuple):
     """What the report's acknowledgement-against-expectation figure shows."""
 
@@ -83,7 +93,13 @@ def _binned_ecdf(counts: np.ndarray, n: int) -> Ecdf:
     bin below the histogram's range, as its quantiles read it)."""
     bins = np.flatnonzero(counts)
     x = np.where(bins == 0, 0.0, 10 ** (LogHistogram.LOW + (bins - 0.5) / LogHistogram.PER_DECADE))
-    return Ecdf(x, np.cumsum(counts[bins]) / max(n, 1), n)
+    return Ecdf(x, np.cumsum(counts[bins]) / max(n, 1), n, counts[bins].copy())
+
+
+def _since_arrival(a: MentionLog, column: str) -> np.ndarray:
+    """`LogHistogram` counts of `column - arrival` over the mentions that have the time."""
+    values = a[column] - a["arrival"]
+    return np.bincount(LogHistogram.bins(values[~np.isnan(values)]), minlength=LogHistogram.BINS)
 
 
 class BreakdownTally:
@@ -100,8 +116,8 @@ class BreakdownTally:
         self.hours = _Counts(len(HOURS), histograms=False)
         self.week_hours = _Counts(HOURS_OF_WEEK, histograms=False)
         self.groups = {kind: _Counts(len(keys), histograms=True) for kind, keys in self.keys.items()}
-        self.ack_times = np.zeros(LogHistogram.BINS, dtype=np.int64)      # of the acknowledged
-        self.ack_expected = np.zeros(LogHistogram.BINS, dtype=np.int64)   # every author's deadline
+        # times since arrival, in `LogHistogram` bins: the four distributions of `TimeDistributions`
+        self.times = {name: np.zeros(LogHistogram.BINS, dtype=np.int64) for name in TimeDistributions._fields}
         self.sla_within = scenario.sla.acknowledge.within
         self.sla = {"met": 0, "decided": 0}                # the SLA attainment's, pooled
         self.expected_within_sla = 0                       # authors expecting a reply within the SLA time
@@ -126,10 +142,11 @@ class BreakdownTally:
         bins = LogHistogram.bins(ack_done[acked] - arrival[acked])
         self.hours.add(hour_of_day(arrival, self.start), flags, acked, bins)
         self.week_hours.add(hour_of_week(arrival, self.start), flags, acked, bins)
-        self.ack_times += np.bincount(bins, minlength=LogHistogram.BINS)
+        self.times["ack"] += np.bincount(bins, minlength=LogHistogram.BINS)
+        for name, column in (("resolve", "resolve_done"), ("ack_expected", "ack_expected_by"),
+                             ("resolve_expected", "resolve_expected_by")):
+            self.times[name] += _since_arrival(a, column)
         expected = a["ack_expected_by"] - arrival
-        self.ack_expected += np.bincount(LogHistogram.bins(expected[~np.isnan(expected)]),
-                                         minlength=LogHistogram.BINS)
         met, decided = sla_met(a, self._scenario, "ack", self._clock)
         self.sla["met"] += int(np.count_nonzero(met))
         self.sla["decided"] += int(np.count_nonzero(decided))
@@ -151,8 +168,8 @@ class BreakdownTally:
             out.week_hours.absorb(tally.week_hours)
             for kind, counts in out.groups.items():
                 counts.absorb(tally.groups[kind])
-            out.ack_times += tally.ack_times
-            out.ack_expected += tally.ack_expected
+            for name, counts in out.times.items():
+                counts += tally.times[name]
             for name in out.sla:
                 out.sla[name] += tally.sla[name]
             out.expected_within_sla += tally.expected_within_sla
@@ -166,12 +183,18 @@ class BreakdownTally:
                            shares(c.count("resolve_hits"), c.count("resolve_decided")),
                            c.count("ack_decided"), c.count("resolve_decided"))
 
+    def time_distributions(self) -> TimeDistributions:
+        """As `time_distributions` gives them from the records, one step a `LogHistogram` bin."""
+        n = int(self.hours.count().sum())
+        return TimeDistributions(*(_binned_ecdf(self.times[name], n) for name in TimeDistributions._fields))
+
     def ack_picture(self) -> AckPicture:
         """As `ack_picture` gives it from the records: the shares exact, the distributions one
         step a `LogHistogram` bin (each within 0.6 % in time of the values it holds)."""
         n = int(self.hours.count().sum())
         acked = int(self.hours.count("acked").sum())
-        return AckPicture(_binned_ecdf(self.ack_times, n), _binned_ecdf(self.ack_expected, n),
+        times = self.time_distributions()
+        return AckPicture(times.ack, times.ack_expected,
                           self.sla["met"] / self.sla["decided"] if self.sla["decided"] else math.nan,
                           self.expected_within_sla / n if n else math.nan, 1 - acked / n if n else math.nan)
 
@@ -231,3 +254,13 @@ def ack_picture(source: MentionLog | BreakdownTally, scenario) -> AckPicture:
     expected = expectation_distribution(source, scenario, "acknowledge")
     return AckPicture(acked, expected, sla_attainment(source, scenario), expected.at(scenario.sla.acknowledge.within),
                       1 - acked.reached)
+
+
+def time_distributions(source: MentionLog | BreakdownTally, scenario) -> TimeDistributions:
+    """Times to acknowledge and resolve and the authors' deadlines: from the records, or from
+    the tally of a run that kept none."""
+    if isinstance(source, BreakdownTally):
+        return source.time_distributions()
+    return TimeDistributions(ack_time_distribution(source, scenario), resolve_time_distribution(source, scenario),
+                             expectation_distribution(source, scenario, "acknowledge"),
+                             expectation_distribution(source, scenario, "resolve"))

@@ -136,12 +136,27 @@ class Ecdf:
     """Empirical distribution of a duration over a population, some of which may never get one.
 
     `x` holds the finite durations, sorted; `y[i]` is the share of the whole population
-    (`n`, including those without a duration) at or below `x[i]`.
+    (`n`, including those without a duration) at or below `x[i]`. With `weights`, each `x[i]`
+    stands for `weights[i]` durations (a histogram's bins: a run's tally), else for one.
     """
 
     x: np.ndarray
     y: np.ndarray
     n: int
+    weights: np.ndarray | None = None
+
+    def quantile(self, q: float) -> float:
+        """The `q` quantile of the finite durations (as `quantile`; NaN if none)."""
+        if self.weights is None:
+            return quantile(self.x, q)
+        cum = np.cumsum(self.weights)
+        if not len(cum) or cum[-1] == 0:
+            return float("nan")
+        return float(self.x[int(np.searchsorted(cum, q * cum[-1], side="left"))])
+
+    def histogram(self, bins: np.ndarray, low: float, high: float) -> np.ndarray:
+        """How many durations fall in each of `bins` (edges), each first clipped to [low, high]."""
+        return np.histogram(np.clip(self.x, low, high), bins=bins, weights=self.weights)[0]
 
     def at(self, t: float) -> float:
         """Share of the population with a duration at most `t` (NaN for an empty population).

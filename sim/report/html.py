@@ -261,7 +261,7 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
         "queues.png": lambda: queues_figure(result.series, scenario),
         "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(source, scenario),
         "expectation_gap.png": lambda: expectation_gap_figure(mentions, scenario),
-        "ack_vs_resolution.png": lambda: ack_vs_resolution_figure(mentions, scenario),
+        "ack_vs_resolution.png": lambda: ack_vs_resolution_figure(source, scenario),
         "breach_by_hour.png": lambda: breach_by_hour_figure(source, scenario),
         "arrivals.png": lambda: arrivals_figure(result.series, mentions, scenario),
         "breach_by_tier.png": lambda: breach_by_tier_figure(source, scenario),
@@ -269,7 +269,7 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
     if mentions is None:   # records not kept: what the time series and the run's tally can show
         drawn = ["queues.png", "arrivals.png"]
         if source is not None:
-            drawn += ["ack_vs_expectation.png", "breach_by_hour.png", "breach_by_tier.png"]
+            drawn += ["ack_vs_expectation.png", "ack_vs_resolution.png", "breach_by_hour.png", "breach_by_tier.png"]
         figures = {name: make for name, make in figures.items() if name in drawn}
     return {name: figure_png(make()) for name, make in figures.items()}
 
@@ -361,7 +361,7 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
         if extra == "fairness" and mentions is None and source is not None:
             parts += _fairness_section(source, scenario, reps, TALLIED)
         elif extra is not None and mentions is None:
-            parts.append(NO_RECORDS)
+            parts.append(NO_RECORDS.format(what=NOT_WITHOUT_RECORDS.get(extra, "this breakdown cannot be drawn")))
         elif extra == "cascades":
             parts += _cascade_section(mentions, scenario)
         elif extra == "fairness":
@@ -384,8 +384,13 @@ def _anchor(heading: str) -> str:
     return "-".join(heading.lower().split())
 
 
-NO_RECORDS = ('<p class="note">Mention records were not kept in this run, so this breakdown '
-              "cannot be drawn; run again with the records kept to see it.</p>")
+NO_RECORDS = ('<p class="note">Mention records were not kept in this run, so {what}; run again '
+              "with the records kept to see it.</p>")
+# what a section's extra needs each mention's own record for
+NOT_WITHOUT_RECORDS = {
+    "cascades": "the largest cascades cannot be listed",
+    "story": "the customers' own timelines cannot be drawn, nor their stories told",
+}
 TALLIED = ("Mention records were not kept in this run: these counts and rates were tallied as "
            "mentions settled, and the times to acknowledge read from histograms, within 0.6 %.")
 

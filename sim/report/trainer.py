@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from .. import breakdowns
+from ..breakdown_tally import BreakdownTally, time_distributions
 from ..expectation_gap import GAP_STRATA, expectation_gap_sample
 from ..records import OUTCOMES, MentionLog
 from .plots import (
@@ -203,22 +203,20 @@ def _sparse_duration_axis(ax, low: float, high: float) -> None:
     ax.set_xticklabels([label for _, label in ticks])
 
 
-def ack_vs_resolution_figure(mentions: MentionLog, scenario) -> Figure:
+def ack_vs_resolution_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
     """Time to acknowledge and time to resolve side by side on one log time axis: histograms
-    (left) and cumulative shares against the customers' own deadlines (right)."""
+    (left) and cumulative shares against the customers' own deadlines (right); from the records
+    or, for a run that kept none, its `BreakdownTally` (times then in its histogram's bins)."""
     fig = _figure(11.0, 4.9)
     left, right = fig.subplots(1, 2)
     for ax in (left, right):
         _style(ax)
     fig.suptitle("Fast first replies, slow resolutions", fontsize=13, fontweight="bold", color=TEXT_COLOR)
-    ack = breakdowns.ack_time_distribution(mentions, scenario)
-    res = breakdowns.resolve_time_distribution(mentions, scenario)
-    ack_due = breakdowns.expectation_distribution(mentions, scenario, "acknowledge")
-    res_due = breakdowns.expectation_distribution(mentions, scenario, "resolve")
+    ack, res, ack_due, res_due = time_distributions(mentions, scenario)
     left.set_title("how many mentions took how long", fontsize=10, color="#555555")
     right.set_title("share done within a time, against what customers expected", fontsize=10, color="#555555")
     # the axis spans every reply and resolution, and the customers' deadlines but their far tail
-    tails = [breakdowns.quantile(d.x, 0.99) for d in (ack_due, res_due) if len(d.x)]
+    tails = [d.quantile(0.99) for d in (ack_due, res_due) if len(d.x)]
     values = np.concatenate([ack.x, res.x, ack_due.x, res_due.x])
     positive = values[values > 0]
     if ack.n == 0 or len(positive) == 0:
@@ -230,7 +228,7 @@ def ack_vs_resolution_figure(mentions: MentionLog, scenario) -> Figure:
     high = max(float(reach.max()) * 1.3, low * 10)
     bins = _log_bins(low, high)
     for dist, color, label in ((ack, ACK_COLOR, "time to acknowledge"), (res, RESOLVE_COLOR, "time to resolve")):
-        counts = np.histogram(np.clip(dist.x, low, high), bins=bins)[0] / max(dist.n, 1)
+        counts = dist.histogram(bins, low, high) / max(dist.n, 1)
         left.stairs(counts, bins, fill=True, color=color, alpha=0.45, label=label)
         left.stairs(counts, bins, color=color, linewidth=1.2)
     left.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
@@ -246,7 +244,7 @@ def ack_vs_resolution_figure(mentions: MentionLog, scenario) -> Figure:
         _sparse_duration_axis(ax, low, high)
         ax.set_xlabel("time after the mention (log scale)", color=TEXT_COLOR)
     # the summary's ack_time_p50 and resolve_time_p50, all replications pooled
-    med_ack, med_res = breakdowns.quantile(ack.x, 0.5), breakdowns.quantile(res.x, 0.5)
+    med_ack, med_res = ack.quantile(0.5), res.quantile(0.5)
     facts = f"median acknowledged in {format_duration(med_ack)}\nmedian resolved in {format_duration(med_res)}"
     if np.isfinite(med_ack) and np.isfinite(med_res) and med_ack > 0:
         facts += f" ({med_res / med_ack:,.0f}× longer)"
