@@ -219,8 +219,10 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
 @click.option("--replications", type=click.IntRange(min=1), help="Replications for every scenario (default: the first scenario's).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for every scenario (default: the first scenario's).")
 @click.option("--all-metrics", is_flag=True, help="Print every metric, not only the headline ones.")
+@click.option("--no-mentions", is_flag=True, help="Keep no per-mention records: streaming statistics, flat memory.")
 @execution_options
-def compare(scenarios, output, replications, seed, workers, dask, no_report, all_metrics, quiet, no_progress):
+def compare(scenarios, output, replications, seed, workers, dask, no_report, all_metrics, no_mentions, quiet,
+            no_progress):
     """Compare SCENARIO files on common random numbers, paired with the first one."""
     keep_heap_slack()
     with collector_paused():
@@ -239,7 +241,8 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
         done = bar.advancer(labels, n)
         try:
             result = compare_scenarios([s for _, s in loaded], replications=replications, seed=seed,
-                                       workers=workers or usable_cores(), labels=labels, on_done=done, dask=dask)
+                                       workers=workers or usable_cores(), labels=labels, on_done=done, dask=dask,
+                                       keep_mentions=not no_mentions, breakdowns=not no_report)
         except RunawayArrivals as exc:
             bar.close()
             path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")

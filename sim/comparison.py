@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .differences import Difference, difference, format_estimate, metric_words, verdict
-from .expectation_gap import HourOfWeekBreaches, breach_rate_by_hour_of_week
+from .expectation_gap import HourOfWeekBreaches
 from .records import Replication
 from .scenario.models import Scenario
 
@@ -104,9 +104,12 @@ class Comparison:
         return verdict(self.labels[index], name, self.differences[index][name])
 
     def hour_of_week(self, index: int) -> HourOfWeekBreaches:
-        """Breach rates of scenario `index` by hour of the week of arrival (`sim.expectation_gap`)."""
+        """Breach rates of scenario `index` by hour of the week of arrival (`sim.expectation_gap`),
+        from its records or, when it kept none, its tally."""
+        from .breakdown_tally import week_breakdown
+
         result = self.results[index]
-        return breach_rate_by_hour_of_week(result.mentions, result.scenario)
+        return week_breakdown(breakdown_source(result), result.scenario)
 
     def table(self, metrics: Sequence[str] = CORE_METRICS) -> str:
         """The printable table `caresim compare` shows (`metrics=self.metrics` for all)."""
@@ -129,6 +132,11 @@ class Comparison:
         return write_comparison(self, default_output(self.labels) if out_dir is None else out_dir, report)
 
 
+def breakdown_source(result):
+    """What a run's breakdowns are read from: its records, else its tally (`--no-mentions`)."""
+    return result.mentions if result.mentions is not None else result.breakdown
+
+
 def unique_labels(names: Sequence[str]) -> list[str]:
     """Names made unique by a `-2`, `-3`, … suffix on repeats."""
     seen: dict[str, int] = {}
@@ -145,11 +153,14 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed: int | None = None,
             workers: int = 1, labels: Sequence[str] | None = None,
-            on_done: Callable[[str, Replication], None] | None = None, dask: str | None = None) -> Comparison:
+            on_done: Callable[[str, Replication], None] | None = None, dask: str | None = None,
+            keep_mentions: bool = True, breakdowns: bool = True) -> Comparison:
     """Run every scenario with the same seed and replication count (default: the first
     scenario's) and pair their replications; the first scenario is the reference. Replications
     run as `sim.runner.run` runs them: `workers` local processes, or a Dask cluster (`dask`:
-    its address, or "local")."""
+    its address, or "local"). With `keep_mentions=False` no scenario keeps its records: the
+    statistics stream (quantiles within 0.6 %) and, with `breakdowns`, what the report needs is
+    tallied."""
     from .runner import RunawayArrivals, run
 
     if len(scenarios) < 2:
@@ -162,7 +173,8 @@ def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed
     for label, scenario in zip(labels, scenarios):
         done = (lambda rep, label=label: on_done(label, rep)) if on_done else None
         try:
-            results.append(run(scenario, replications=n, seed=seed, workers=workers, on_done=done, dask=dask))
+            results.append(run(scenario, replications=n, seed=seed, workers=workers, on_done=done, dask=dask,
+                               keep_mentions=keep_mentions, breakdowns=breakdowns))
         except RunawayArrivals as exc:
             exc.label = label  # which scenario ran away
             raise

@@ -430,3 +430,34 @@ def test_cli_no_mentions_writes_no_mentions_csv(tmp_path):
     assert not (tmp_path / "streamed" / "mentions.csv").exists()
     assert (tmp_path / "kept" / "mentions.csv").is_file()
     assert (tmp_path / "streamed" / "timeseries.csv").read_bytes() == (tmp_path / "kept" / "timeseries.csv").read_bytes()
+
+
+def test_compare_without_records_reports_what_the_records_give(tmp_path):
+    import json
+
+    import yaml
+
+    lean = {**DATA, "name": "lean", "horizon": "2d", "replications": 3}
+    lean["pools"] = {**DATA["pools"], "social": {"schedule": [{"days": "daily", "from": "00:00", "to": "24:00",
+                                                               "agents": 2}]}}
+    paths = []
+    for data in ({**DATA, "horizon": "2d", "replications": 3}, lean):
+        paths.append(tmp_path / f"{data['name']}.yaml")
+        paths[-1].write_text(yaml.safe_dump(data), encoding="utf-8")
+    outs = {}
+    for flag in ("--no-mentions", None):
+        outs[flag] = tmp_path / ("streamed" if flag else "kept")
+        args = ["compare", *map(str, paths), "-o", str(outs[flag]), "--workers", "1", "--quiet"]
+        result = CliRunner().invoke(main, args + ([flag] if flag else []))
+        assert result.exit_code == 0, result.output
+    streamed, kept = outs["--no-mentions"], outs[None]
+    # the report's tables of the records, from the tallies
+    assert (streamed / "breach_by_hour_of_week.png").read_bytes() == (kept / "breach_by_hour_of_week.png").read_bytes()
+    brief = re.compile(r"Customers are let down most on[^<]*")
+    page_streamed, page_kept = ((out / "report.html").read_text(encoding="utf-8") for out in (streamed, kept))
+    assert brief.findall(page_streamed) == brief.findall(page_kept) and len(brief.findall(page_kept)) == 2
+    # and the statistics the streaming summary promises: exact but for quantiles
+    docs = [json.loads((out / "comparison.json").read_text(encoding="utf-8")) for out in (streamed, kept)]
+    for a, b in zip(docs[0]["scenarios"], docs[1]["scenarios"]):
+        for name in ("mentions", "acknowledged_share", "ack_breach_rate", "cost"):
+            assert a["metrics"][name] == b["metrics"][name], name

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
-from ..comparison import CORE_METRICS, Comparison
+from ..comparison import CORE_METRICS, Comparison, breakdown_source
 from ..differences import format_estimate, judgement, metric_words
 from ..expectation_gap import HOURS_OF_WEEK
 from .html import BASE_CSS, brief_items
@@ -164,7 +164,7 @@ def comparison_brief(cmp: Comparison) -> list[str]:
     first its paired differences on cost, breaches and resolution, in words."""
     parts = ['<h2 id="in-brief">In brief</h2>']
     for i, (label, result) in enumerate(zip(cmp.labels, cmp.results)):
-        sentences = executive_summary(result.summary, result.mentions, result.scenario)
+        sentences = executive_summary(result.summary, breakdown_source(result), result.scenario)
         if i:
             sentences += [f"Against {cmp.reference}: {cmp.verdict(i, m)}." for m in BRIEF_VERDICTS
                           if m in cmp.metrics]
