@@ -2,8 +2,8 @@
 
 With `--no-mentions` no record is kept, so the report's expectation breaches by hour of day
 and of the week (the hour that hurts most), its acknowledgement times against the customers'
-expectations, and its fairness breakdowns (by follower tier, channel and type) come from counts
-fed a day at a time, as the summary statistics are. The counts, shares and breach rates are
+expectations, its replies against resolutions, and its fairness breakdowns (by follower tier,
+channel and type) come from counts fed a day at a time, as the summary statistics are. The counts, shares and breach rates are
 those the records would give (`sim.breakdowns`, `sim.expectation_gap`, same populations and
 rules); distributions of times come from a fixed log histogram, each value read at the centre
 of its bin, within 0.6 % of it (`LogHistogram`).
@@ -96,7 +96,7 @@ def _binned_ecdf(counts: np.ndarray, n: int) -> Ecdf:
     return Ecdf(x, np.cumsum(counts[bins]) / max(n, 1), n, counts[bins].copy())
 
 
-def _since_arrival(a: MentionLog, column: str) -> np.ndarray:
+def _binned_since_arrival(a: MentionLog, column: str) -> np.ndarray:
     """`LogHistogram` counts of `column - arrival` over the mentions that have the time."""
     values = a[column] - a["arrival"]
     return np.bincount(LogHistogram.bins(values[~np.isnan(values)]), minlength=LogHistogram.BINS)
@@ -145,7 +145,7 @@ class BreakdownTally:
         self.times["ack"] += np.bincount(bins, minlength=LogHistogram.BINS)
         for name, column in (("resolve", "resolve_done"), ("ack_expected", "ack_expected_by"),
                              ("resolve_expected", "resolve_expected_by")):
-            self.times[name] += _since_arrival(a, column)
+            self.times[name] += _binned_since_arrival(a, column)
         expected = a["ack_expected_by"] - arrival
         met, decided = sla_met(a, self._scenario, "ack", self._clock)
         self.sla["met"] += int(np.count_nonzero(met))
