@@ -194,7 +194,8 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
                 fail(f"{path}: {'--dask ' + dask + ': ' if dask else ''}{exc}", code=1)
             bar.set_label(f"{scenario.name}: writing outputs")
             try:
-                write_outputs(result, out, report=not no_report)
+                with bar.paused():   # no thread of ours: the report's figures are drawn on two cores
+                    write_outputs(result, out, report=not no_report)
             except OSError as exc:
                 bar.close()
                 fail(unwritable(out, exc), code=1)
@@ -255,7 +256,8 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
             fail(f"compare: {'--dask ' + dask + ': ' if dask else ''}{exc}", code=1)
         bar.set_label("writing outputs")
         try:
-            write_comparison(result, out, report=not no_report)
+            with bar.paused():   # no thread of ours: the report's figures are drawn on two cores
+                write_comparison(result, out, report=not no_report)
         except OSError as exc:
             bar.close()
             fail(unwritable(out, exc), code=1)

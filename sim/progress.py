@@ -10,6 +10,7 @@ import shutil
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from typing import TextIO
 
 BAR_WIDTH = 24
@@ -71,11 +72,16 @@ class Progress:
         self._shown = False
         self._width = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop = threading.Event()   # stops the redrawing thread (closed, or paused)
+        self._closed = False
         self._thread: threading.Thread | None = None
         if self.enabled:
-            self._thread = threading.Thread(target=self._tick, name="caresim-progress", daemon=True)
-            self._thread.start()
+            self._start_ticking()
+
+    def _start_ticking(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._tick, name="caresim-progress", daemon=True)
+        self._thread.start()
 
     def __enter__(self) -> "Progress":
         return self
@@ -110,12 +116,28 @@ class Progress:
 
     def close(self) -> None:
         """Stop redrawing and erase the bar."""
+        self._closed = True
+        self._stop_ticking()
+        with self._lock:
+            self._erase()
+
+    @contextmanager
+    def paused(self):
+        """No redrawing thread inside (the bar still redraws on `advance` and `set_label`): this
+        process may then fork safely, as the report's drawing does (`sim.report.drawing`)."""
+        ticking = self._thread is not None
+        self._stop_ticking()
+        try:
+            yield self
+        finally:
+            if ticking and not self._closed:
+                self._start_ticking()
+
+    def _stop_ticking(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        with self._lock:
-            self._erase()
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
@@ -123,7 +145,7 @@ class Progress:
                 self._draw()
 
     def _draw(self) -> None:
-        if not self.enabled or self._stop.is_set():
+        if not self.enabled or self._closed:
             return
         elapsed = time.monotonic() - self.started
         if not self._shown and elapsed < self.delay:

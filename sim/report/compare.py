@@ -17,8 +17,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 from ..comparison import CORE_METRICS, Comparison, breakdown_source
 from ..differences import format_estimate, judgement, metric_words
 from ..expectation_gap import HOURS_OF_WEEK
+from .drawing import draw
 from .html import BASE_CSS, brief_items
-from .plots import TEXT_COLOR, _figure, _style, figure_png
+from .plots import TEXT_COLOR, _figure, _style
 from .summary_text import executive_summary
 from .tables import WEEKDAYS as DAYS
 
@@ -113,10 +114,10 @@ def hour_of_week_figure(cmp: Comparison) -> Figure:
 
 def render_figures(cmp: Comparison) -> dict[str, bytes]:
     """PNG bytes of every comparison figure, by file name."""
-    return {
-        "cost_vs_breach.png": figure_png(cost_vs_breach_figure(cmp)),
-        "breach_by_hour_of_week.png": figure_png(hour_of_week_figure(cmp)),
-    }
+    return draw({
+        "cost_vs_breach.png": lambda: cost_vs_breach_figure(cmp),
+        "breach_by_hour_of_week.png": lambda: hour_of_week_figure(cmp),
+    })
 
 
 CSS = BASE_CSS + """

@@ -30,10 +30,10 @@ from .plots import (
     arrivals_figure,
     breach_by_hour_figure,
     breach_by_tier_figure,
-    figure_png,
     format_duration,
     queues_figure,
 )
+from .drawing import draw
 from .summary_text import executive_summary
 from .tables import fairness_tables, largest_cascade_note, largest_cascades_table
 from .trainer import ack_vs_resolution_figure, expectation_gap_figure
@@ -271,7 +271,7 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
         if source is not None:
             drawn += ["ack_vs_expectation.png", "ack_vs_resolution.png", "breach_by_hour.png", "breach_by_tier.png"]
         figures = {name: make for name, make in figures.items() if name in drawn}
-    return {name: figure_png(make()) for name, make in figures.items()}
+    return draw(figures)
 
 
 def _mentions(result: RunResultLike) -> MentionLog | None:
