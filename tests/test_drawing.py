@@ -53,6 +53,33 @@ def test_a_child_that_fails_leaves_its_figures_to_this_process():
     assert images == {**draw(FIGURES, parallel=False), victim: figure_png(bars(7)())}
 
 
+@fork_only
+def test_a_failure_here_leaves_no_child_behind(monkeypatch):
+    parent = os.getpid()
+    forked = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+
+    def fails_here() -> Figure:
+        if os.getpid() == parent:
+            raise RuntimeError("only in this process")
+        return bars(1)()
+
+    mine = sorted(set(FIGURES) - _half(list(FIGURES)))[0]   # a figure this process draws
+    with pytest.raises(RuntimeError, match="only in this process"):
+        draw({**FIGURES, mine: fails_here}, parallel=True)
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):   # the child was waited for: it is gone
+        os.waitpid(forked[0], os.WNOHANG)
+
+
 def test_the_split_balances_the_known_costs():
     names = list(COST)
     theirs = _half(names)

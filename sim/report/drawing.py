@@ -33,7 +33,11 @@ def draw(figures: dict[str, Callable[[], Figure]], parallel: bool | None = None)
         return {name: figure_png(make()) for name, make in figures.items()}
     theirs = _half(list(figures))
     child = _fork_drawing(figures, theirs)
-    images = {name: figure_png(make()) for name, make in figures.items() if name not in theirs}
+    try:
+        images = {name: figure_png(make()) for name, make in figures.items() if name not in theirs}
+    except BaseException:
+        _reap(child)
+        raise
     images.update(_collect(child, figures, theirs))
     return {name: images[name] for name in figures}
 
@@ -74,6 +78,13 @@ def _fork_drawing(figures: dict[str, Callable[[], Figure]], theirs: set[str]) ->
             os._exit(code)                        # no atexit handlers, no flushing of the parent's buffers
     os.close(write)
     return pid, read
+
+
+def _reap(child: tuple[int, int]) -> None:
+    """Stop waiting for the child (this process failed): it meets a closed pipe and leaves."""
+    pid, read = child
+    os.close(read)
+    os.waitpid(pid, 0)
 
 
 def _collect(child: tuple[int, int], figures: dict[str, Callable[[], Figure]], theirs: set[str]) -> dict[str, bytes]:
