@@ -109,7 +109,11 @@ class Comparison:
         from .breakdown_tally import week_breakdown
 
         result = self.results[index]
-        return week_breakdown(breakdown_source(result), result.scenario)
+        source = breakdown_source(result)
+        if source is None:
+            raise ValueError(f"{self.labels[index]} kept neither its records nor a tally of them "
+                             "(breakdowns=False): its hours of the week cannot be drawn")
+        return week_breakdown(source, result.scenario)
 
     def table(self, metrics: Sequence[str] = CORE_METRICS) -> str:
         """The printable table `caresim compare` shows (`metrics=self.metrics` for all)."""

@@ -27,14 +27,61 @@ def bars(k: int):
 FIGURES = {f"figure-{k}.png": bars(k) for k in range(5)}
 
 
+def signed(tmp_path, figures):
+    """The figures, each noting in a file which process drew it."""
+    log = tmp_path / "drawn-by"
+
+    def noting(name, make):
+        def make_and_note() -> Figure:
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(f"{name} {os.getpid()}\n")
+            return make()
+        return make_and_note
+
+    return {name: noting(name, make) for name, make in figures.items()}, log
+
+
+def drawers(log) -> dict[str, int]:
+    return {name: int(pid) for name, pid in (line.split() for line in log.read_text(encoding="utf-8").splitlines())}
+
+
 @fork_only
-def test_two_processes_draw_the_bytes_one_draws_in_the_order_asked():
+def test_two_processes_draw_the_bytes_one_draws_in_the_order_asked(tmp_path):
     one = draw(FIGURES, parallel=False)
-    two = draw(FIGURES, parallel=True)
+    figures, log = signed(tmp_path, FIGURES)
+    two = draw(figures, parallel=True)
     assert list(two) == list(FIGURES) == list(one)
     assert two == one
     assert len(set(one.values())) == len(FIGURES)      # five different pictures, not one five times
     assert one["figure-3.png"] == figure_png(bars(3)())
+    # each figure drawn once, the child's share by the child
+    by = drawers(log)
+    assert sorted(by) == sorted(FIGURES)
+    assert {name for name, pid in by.items() if pid != os.getpid()} == _half(list(FIGURES))
+
+
+@fork_only
+def test_no_fork_to_be_had_draws_everything_here(monkeypatch):
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert draw(FIGURES, parallel=True) == draw(FIGURES, parallel=False)
+    assert len(os.listdir("/proc/self/fd")) == before   # the pipe closed again
+
+
+@fork_only
+def test_children_reaped_by_the_system_still_hand_their_figures_over(tmp_path, monkeypatch):
+    import signal
+
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # as some launchers leave it
+    try:
+        figures, log = signed(tmp_path, FIGURES)
+        assert draw(figures, parallel=True) == draw(FIGURES, parallel=False)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert any(pid != os.getpid() for pid in drawers(log).values())
 
 
 @fork_only
@@ -89,6 +136,8 @@ def test_the_split_balances_the_known_costs():
 
 
 def test_no_fork_while_another_thread_runs():
+    assert _may_fork() == (sys.platform.startswith("linux") and threading.active_count() == 1
+                           and len(os.listdir("/proc/self/task")) == 1 and len(os.sched_getaffinity(0)) >= 2)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()

@@ -461,3 +461,12 @@ def test_compare_without_records_reports_what_the_records_give(tmp_path):
     for a, b in zip(docs[0]["scenarios"], docs[1]["scenarios"]):
         for name in ("mentions", "acknowledged_share", "ack_breach_rate", "cost"):
             assert a["metrics"][name] == b["metrics"][name], name
+
+
+def test_a_comparison_with_nothing_to_draw_from_says_so(scenario):
+    from sim.comparison import compare
+
+    short = scenario.model_copy(update={"horizon": 720.0})
+    cmp = compare([short, short], replications=2, keep_mentions=False, breakdowns=False)
+    with pytest.raises(ValueError, match="neither its records nor a tally"):
+        cmp.hour_of_week(0)
