@@ -18,8 +18,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .breakdowns import (HOURS, BreachRates, Ecdf, GroupStats, HourlyBreaches, ack_time_distribution,
-                         breach_rate_by_hour, by_channel, by_follower_tier, by_type, expectation_distribution,
-                         hour_of_day, resolve_time_distribution, shares, sla_attainment, tier_labels)
+                         answerable_mentions, breach_rate_by_hour, by_channel, by_follower_tier, by_type,
+                         expectation_distribution, hour_of_day, resolve_time_distribution, shares, sla_attainment,
+                         tier_labels)
 from .expectation_gap import HOURS_OF_WEEK, breach_rate_by_hour_of_week, hour_of_week
 from .metrics import FOLLOWER_TIERS, LogHistogram, attainment_clock, expectation_decided, follower_tier, sla_met
 from .records import MentionLog
@@ -67,6 +68,11 @@ class _Counts:
     def quantiles(self, q: float) -> np.ndarray:
         return np.array([LogHistogram.of_counts(row).quantile(q) for row in self.hists])
 
+    def breach_rates(self) -> BreachRates:
+        """Per group, as `sim.breakdowns.breach_rates` gives them from the records."""
+        ack_n, res_n = self.count("ack_decided"), self.count("resolve_decided")
+        return BreachRates(shares(self.count("ack_hits"), ack_n), shares(self.count("resolve_hits"), res_n), ack_n, res_n)
+
 
 class TimeDistributions(NamedTuple):
     """Times to acknowledge and resolve, and the authors' deadlines for each, over the
@@ -96,12 +102,6 @@ def _binned_ecdf(counts: np.ndarray, n: int) -> Ecdf:
     return Ecdf(x, np.cumsum(counts[bins]) / max(n, 1), n, counts[bins].copy())
 
 
-def _binned_since_arrival(a: MentionLog, column: str) -> np.ndarray:
-    """`LogHistogram` counts of `column - arrival` over the mentions that have the time."""
-    values = a[column] - a["arrival"]
-    return np.bincount(LogHistogram.bins(values[~np.isnan(values)]), minlength=LogHistogram.BINS)
-
-
 class BreakdownTally:
     """Breakdowns of the mentions the company means to answer, fed as they settle (`add`, in
     the process that runs the replication), read as the tables the records would give
@@ -117,8 +117,7 @@ class BreakdownTally:
         self.week_hours = _Counts(HOURS_OF_WEEK, histograms=False)
         self.groups = {kind: _Counts(len(keys), histograms=True) for kind, keys in self.keys.items()}
         # times since arrival, in `LogHistogram` bins: the four distributions of `TimeDistributions`
-        self.times = {name: np.zeros(LogHistogram.BINS, dtype=np.int64) for name in TimeDistributions._fields}
-        self.sla_within = scenario.sla.acknowledge.within
+        self.times = {name: LogHistogram() for name in TimeDistributions._fields}
         self.sla = {"met": 0, "decided": 0}                # the SLA attainment's, pooled
         self.expected_within_sla = 0                       # authors expecting a reply within the SLA time
         # the SLA rule while the run goes; not carried back with the tally (`__getstate__`)
@@ -142,15 +141,15 @@ class BreakdownTally:
         bins = LogHistogram.bins(ack_done[acked] - arrival[acked])
         self.hours.add(hour_of_day(arrival, self.start), flags, acked, bins)
         self.week_hours.add(hour_of_week(arrival, self.start), flags, acked, bins)
-        self.times["ack"] += np.bincount(bins, minlength=LogHistogram.BINS)
-        for name, column in (("resolve", "resolve_done"), ("ack_expected", "ack_expected_by"),
-                             ("resolve_expected", "resolve_expected_by")):
-            self.times[name] += _binned_since_arrival(a, column)
+        self.times["ack"].counts += np.bincount(bins, minlength=LogHistogram.BINS)
         expected = a["ack_expected_by"] - arrival
+        self.times["ack_expected"].add(expected)
+        self.times["resolve"].add(a["resolve_done"] - arrival)
+        self.times["resolve_expected"].add(a["resolve_expected_by"] - arrival)
         met, decided = sla_met(a, self._scenario, "ack", self._clock)
         self.sla["met"] += int(np.count_nonzero(met))
         self.sla["decided"] += int(np.count_nonzero(decided))
-        self.expected_within_sla += int(np.count_nonzero(expected <= self.sla_within))
+        self.expected_within_sla += int(np.count_nonzero(expected <= self._scenario.sla.acknowledge.within))
         labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": a["type"]}
         for kind, counts in self.groups.items():
             counts.add(np.asarray(labels[kind], dtype=np.int64), flags, acked, bins)
@@ -168,8 +167,8 @@ class BreakdownTally:
             out.week_hours.absorb(tally.week_hours)
             for kind, counts in out.groups.items():
                 counts.absorb(tally.groups[kind])
-            for name, counts in out.times.items():
-                counts += tally.times[name]
+            for name, hist in out.times.items():
+                hist.counts += tally.times[name].counts
             for name in out.sla:
                 out.sla[name] += tally.sla[name]
             out.expected_within_sla += tally.expected_within_sla
@@ -178,89 +177,117 @@ class BreakdownTally:
 
     def week_breaches(self) -> BreachRates:
         """As `sim.expectation_gap.breach_rate_by_hour_of_week` gives it from the records."""
-        c = self.week_hours
-        return BreachRates(shares(c.count("ack_hits"), c.count("ack_decided")),
-                           shares(c.count("resolve_hits"), c.count("resolve_decided")),
-                           c.count("ack_decided"), c.count("resolve_decided"))
+        return self.week_hours.breach_rates()
+
+    def _population(self) -> int:
+        return int(self.hours.count().sum())
+
+    def _distribution(self, name: str) -> Ecdf:
+        return _binned_ecdf(self.times[name].counts, self._population())
 
     def time_distributions(self) -> TimeDistributions:
         """As `time_distributions` gives them from the records, one step a `LogHistogram` bin."""
-        n = int(self.hours.count().sum())
-        return TimeDistributions(*(_binned_ecdf(self.times[name], n) for name in TimeDistributions._fields))
+        return TimeDistributions(*(self._distribution(name) for name in TimeDistributions._fields))
 
     def ack_picture(self) -> AckPicture:
         """As `ack_picture` gives it from the records: the shares exact, the distributions one
         step a `LogHistogram` bin (each within 0.6 % in time of the values it holds)."""
-        n = int(self.hours.count().sum())
+        n = self._population()
         acked = int(self.hours.count("acked").sum())
-        times = self.time_distributions()
-        return AckPicture(times.ack, times.ack_expected,
+        return AckPicture(self._distribution("ack"), self._distribution("ack_expected"),
                           self.sla["met"] / self.sla["decided"] if self.sla["decided"] else math.nan,
                           self.expected_within_sla / n if n else math.nan, 1 - acked / n if n else math.nan)
 
     def hourly(self) -> HourlyBreaches:
         """As `sim.breakdowns.breach_rate_by_hour` gives it from the records."""
-        c = self.hours
-        return HourlyBreaches(HOURS.copy(), shares(c.count("ack_hits"), c.count("ack_decided")),
-                              shares(c.count("resolve_hits"), c.count("resolve_decided")), c.count(),
-                              c.count("ack_decided"), c.count("resolve_decided"))
+        rates = self.hours.breach_rates()
+        return HourlyBreaches(HOURS.copy(), rates.ack_rate, rates.resolve_rate, self.hours.count(),
+                              rates.ack_counts, rates.resolve_counts)
 
     def group_stats(self, kind: str) -> GroupStats:
         """As `sim.breakdowns.by_follower_tier`, `by_channel` or `by_type` (`kind`: "tier",
         "channel" or "type") give it from the records; quantiles within 0.6 %."""
         c = self.groups[kind]
-        return GroupStats(self.keys[kind], self.labels[kind], c.count(), shares(c.count("acked"), c.count()),
-                          shares(c.count("ack_hits"), c.count("ack_decided")),
-                          shares(c.count("resolve_hits"), c.count("resolve_decided")),
-                          c.quantiles(0.5), c.quantiles(0.9))
+        count, rates = c.count(), c.breach_rates()
+        return GroupStats(self.keys[kind], self.labels[kind], count, shares(c.count("acked"), count),
+                          rates.ack_rate, rates.resolve_rate, c.quantiles(0.5), c.quantiles(0.9))
 
 
-def _replications(mentions: MentionLog) -> int:
-    return len(np.unique(np.asarray(mentions["replication"]))) if len(mentions) else 0
+class RecordBreakdowns:
+    """The tally's readings (`hourly`, `week_breaches`, `group_stats`, `ack_picture`,
+    `time_distributions`, `replications`) worked out from a run's records: the report reads
+    either the same way. The mentions the company means to answer are selected once."""
+
+    def __init__(self, mentions: MentionLog, scenario):
+        self.scenario = scenario
+        self.answerable = answerable_mentions(mentions, scenario)
+        self.replications = len(np.unique(np.asarray(mentions["replication"])))
+
+    def hourly(self) -> HourlyBreaches:
+        return breach_rate_by_hour(self.answerable, self.scenario)
+
+    def week_breaches(self) -> BreachRates:
+        return breach_rate_by_hour_of_week(self.answerable, self.scenario)
+
+    def group_stats(self, kind: str) -> GroupStats:
+        return {"tier": by_follower_tier, "channel": by_channel, "type": by_type}[kind](self.answerable, self.scenario)
+
+    def time_distributions(self) -> TimeDistributions:
+        a, sc = self.answerable, self.scenario
+        return TimeDistributions(ack_time_distribution(a, sc), resolve_time_distribution(a, sc),
+                                 expectation_distribution(a, sc, "acknowledge"), expectation_distribution(a, sc, "resolve"))
+
+    def ack_picture(self) -> AckPicture:
+        a, sc = self.answerable, self.scenario
+        acked, expected = ack_time_distribution(a, sc), expectation_distribution(a, sc, "acknowledge")
+        return AckPicture(acked, expected, sla_attainment(a, sc), expected.at(sc.sla.acknowledge.within),
+                          1 - acked.reached)
 
 
-def hourly_breakdown(source: MentionLog | BreakdownTally, scenario) -> tuple[HourlyBreaches, int]:
-    """Breaches by hour of day, and over how many replications: from the records, or from the
-    tally of a run that kept none."""
-    if isinstance(source, BreakdownTally):
-        return source.hourly(), source.replications
-    return breach_rate_by_hour(source, scenario), _replications(source)
+Breakdowns = BreakdownTally | RecordBreakdowns
 
 
-GROUPS = {"tier": by_follower_tier, "channel": by_channel, "type": by_type}
+def breakdowns_of(source: MentionLog | Breakdowns, scenario) -> Breakdowns:
+    """What the report's breakdowns are read from: a run's tally as it is, records through
+    `RecordBreakdowns` (built once, where a report draws several breakdowns from it)."""
+    return source if isinstance(source, (BreakdownTally, RecordBreakdowns)) else RecordBreakdowns(source, scenario)
 
 
-def group_breakdown(source: MentionLog | BreakdownTally, scenario, kind: str) -> tuple[GroupStats, int]:
-    """Service by group (`kind`: "tier", "channel" or "type"), and over how many replications:
-    from the records, or from the tally of a run that kept none."""
-    if isinstance(source, BreakdownTally):
-        return source.group_stats(kind), source.replications
-    return GROUPS[kind](source, scenario), _replications(source)
+def kept_records(result) -> MentionLog | None:
+    """A run's mention records, or None if a replication kept none (streamed, `--no-mentions`)."""
+    if any(getattr(rep, "mentions", None) is None for rep in result.replications):
+        return None
+    return result.mentions
 
 
-def week_breakdown(source: MentionLog | BreakdownTally, scenario) -> BreachRates:
-    """Breaches by hour of the week: from the records, or from the tally of a run that kept none."""
-    if isinstance(source, BreakdownTally):
-        return source.week_breaches()
-    return breach_rate_by_hour_of_week(source, scenario)
+def breakdown_source(result) -> MentionLog | BreakdownTally | None:
+    """A run's records, else its tally (`--no-mentions`), else None: what its breakdowns come from."""
+    records = kept_records(result)
+    return records if records is not None else getattr(result, "breakdown", None)
 
 
-def ack_picture(source: MentionLog | BreakdownTally, scenario) -> AckPicture:
-    """Acknowledgement times against the customers' deadlines, with the SLA's figures: from the
-    records, or from the tally of a run that kept none."""
-    if isinstance(source, BreakdownTally):
-        return source.ack_picture()
-    acked = ack_time_distribution(source, scenario)
-    expected = expectation_distribution(source, scenario, "acknowledge")
-    return AckPicture(acked, expected, sla_attainment(source, scenario), expected.at(scenario.sla.acknowledge.within),
-                      1 - acked.reached)
+def hourly_breakdown(source: MentionLog | Breakdowns, scenario) -> tuple[HourlyBreaches, int]:
+    """Breaches by hour of day, and over how many replications."""
+    b = breakdowns_of(source, scenario)
+    return b.hourly(), b.replications
 
 
-def time_distributions(source: MentionLog | BreakdownTally, scenario) -> TimeDistributions:
-    """Times to acknowledge and resolve and the authors' deadlines: from the records, or from
-    the tally of a run that kept none."""
-    if isinstance(source, BreakdownTally):
-        return source.time_distributions()
-    return TimeDistributions(ack_time_distribution(source, scenario), resolve_time_distribution(source, scenario),
-                             expectation_distribution(source, scenario, "acknowledge"),
-                             expectation_distribution(source, scenario, "resolve"))
+def group_breakdown(source: MentionLog | Breakdowns, scenario, kind: str) -> tuple[GroupStats, int]:
+    """Service by group (`kind`: "tier", "channel" or "type"), and over how many replications."""
+    b = breakdowns_of(source, scenario)
+    return b.group_stats(kind), b.replications
+
+
+def week_breakdown(source: MentionLog | Breakdowns, scenario) -> BreachRates:
+    """Breaches by hour of the week."""
+    return breakdowns_of(source, scenario).week_breaches()
+
+
+def ack_picture(source: MentionLog | Breakdowns, scenario) -> AckPicture:
+    """Acknowledgement times against the customers' deadlines, with the SLA's figures."""
+    return breakdowns_of(source, scenario).ack_picture()
+
+
+def time_distributions(source: MentionLog | Breakdowns, scenario) -> TimeDistributions:
+    """Times to acknowledge and resolve and the authors' deadlines."""
+    return breakdowns_of(source, scenario).time_distributions()

@@ -54,6 +54,11 @@ def unwritable(out: Path, exc: OSError) -> str:
     return f"{out}: cannot write the outputs ({exc.strerror or exc})"
 
 
+def executor_failed(where, dask: str | None, exc: Exception) -> str:
+    """The one line for replications the executor could not run (a Dask scheduler out of reach)."""
+    return f"{where}: {'--dask ' + dask + ': ' if dask else ''}{exc}"
+
+
 def load_all(paths: tuple[str, ...]) -> list[tuple[Path, Scenario]]:
     """Validate every file before anything runs: bad input never leaves partial output."""
     from .scenario import ScenarioError, load_scenario, scenario_files
@@ -191,7 +196,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
                 fail(f"{path}: {exc}", code=1)
             except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached
                 bar.close()
-                fail(f"{path}: {'--dask ' + dask + ': ' if dask else ''}{exc}", code=1)
+                fail(executor_failed(path, dask, exc), code=1)
             bar.set_label(f"{scenario.name}: writing outputs")
             try:
                 with bar.paused():   # no thread of ours: the report's figures are drawn on two cores
@@ -253,7 +258,7 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
             fail(f"compare: {exc}", code=1)
         except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached
             bar.close()
-            fail(f"compare: {'--dask ' + dask + ': ' if dask else ''}{exc}", code=1)
+            fail(executor_failed("compare", dask, exc), code=1)
         bar.set_label("writing outputs")
         try:
             with bar.paused():   # no thread of ours: the report's figures are drawn on two cores

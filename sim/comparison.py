@@ -106,7 +106,7 @@ class Comparison:
     def hour_of_week(self, index: int) -> HourOfWeekBreaches:
         """Breach rates of scenario `index` by hour of the week of arrival (`sim.expectation_gap`),
         from its records or, when it kept none, its tally."""
-        from .breakdown_tally import week_breakdown
+        from .breakdown_tally import breakdown_source, week_breakdown
 
         result = self.results[index]
         source = breakdown_source(result)
@@ -134,11 +134,6 @@ class Comparison:
     def write(self, out_dir: str | Path | None = None, report: bool = True) -> Path:
         """Write the comparison's files, as `caresim compare` does (default outputs/compare-…/)."""
         return write_comparison(self, default_output(self.labels) if out_dir is None else out_dir, report)
-
-
-def breakdown_source(result):
-    """What a run's breakdowns are read from: its records, else its tally (`--no-mentions`)."""
-    return result.mentions if result.mentions is not None else result.breakdown
 
 
 def unique_labels(names: Sequence[str]) -> list[str]:

@@ -14,7 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
-from ..comparison import CORE_METRICS, Comparison, breakdown_source
+from ..breakdown_tally import breakdown_source
+from ..comparison import CORE_METRICS, Comparison
 from ..differences import format_estimate, judgement, metric_words
 from ..expectation_gap import HOURS_OF_WEEK
 from .drawing import draw

@@ -35,19 +35,22 @@ def draw(figures: dict[str, Callable[[], Figure]], parallel: bool | None = None)
     theirs = _half(list(figures)) if parallel and len(figures) > 1 else set()
     child, mask = _Child.start(figures, theirs) if theirs else (None, None)
     if child is None:
-        return {name: figure_png(make()) for name, make in figures.items()}
+        return _drawn(figures, set(figures))
     try:
         # Ctrl-C was held back over the fork, so that it could not land before `child` was known
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        images = {name: figure_png(make()) for name, make in figures.items() if name not in theirs}
+        images = _drawn(figures, set(figures) - theirs)
         drawn = child.images()
     except BaseException:
         child.stop()
         raise
-    if drawn is None or set(drawn) != theirs:
-        drawn = {name: figure_png(make()) for name, make in figures.items() if name in theirs}
-    images.update(drawn)
+    images.update(drawn if drawn is not None and set(drawn) == theirs else _drawn(figures, theirs))
     return {name: images[name] for name in figures}
+
+
+def _drawn(figures: dict[str, Callable[[], Figure]], names: set[str]) -> dict[str, bytes]:
+    """PNG bytes of the figures named, drawn in this process, in `figures`' order."""
+    return {name: figure_png(make()) for name, make in figures.items() if name in names}
 
 
 def _may_fork() -> bool:
@@ -145,7 +148,7 @@ def _draw_and_leave(figures, theirs: set[str], read: int, write: int, mask) -> N
         signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends the child at once, quietly
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(read)
-        data = pickle.dumps({name: figure_png(make()) for name, make in figures.items() if name in theirs})
+        data = pickle.dumps(_drawn(figures, theirs))
         with os.fdopen(write, "wb") as out:
             out.write(len(data).to_bytes(HEADER, "little") + data)
         code = 0

@@ -21,7 +21,7 @@ from ..differences import (
     metric_kind,
     metric_words,
 )
-from ..breakdown_tally import BreakdownTally
+from ..breakdown_tally import Breakdowns, breakdown_source, breakdowns_of, kept_records
 from ..metrics import FOLLOWER_TIERS
 from ..records import MentionLog, Replication, TimeSeries
 from ..scenario import dump_scenario
@@ -256,36 +256,26 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
 
 def render_plots(result: RunResultLike) -> dict[str, bytes]:
     """PNG bytes of every report plot, by file name."""
-    scenario, mentions, source = result.scenario, _mentions(result), _source(result)
+    scenario, mentions, source = result.scenario, kept_records(result), _breakdowns(result)
+    # each figure with what it needs: the time series (always there), the breakdowns (records
+    # or a tally) or each mention's own record; those whose need the run did not keep go
     figures = {
-        "queues.png": lambda: queues_figure(result.series, scenario),
-        "ack_vs_expectation.png": lambda: ack_vs_expectation_figure(source, scenario),
-        "expectation_gap.png": lambda: expectation_gap_figure(mentions, scenario),
-        "ack_vs_resolution.png": lambda: ack_vs_resolution_figure(source, scenario),
-        "breach_by_hour.png": lambda: breach_by_hour_figure(source, scenario),
-        "arrivals.png": lambda: arrivals_figure(result.series, mentions, scenario),
-        "breach_by_tier.png": lambda: breach_by_tier_figure(source, scenario),
+        "queues.png": (True, lambda: queues_figure(result.series, scenario)),
+        "ack_vs_expectation.png": (source, lambda: ack_vs_expectation_figure(source, scenario)),
+        "expectation_gap.png": (mentions, lambda: expectation_gap_figure(mentions, scenario)),
+        "ack_vs_resolution.png": (source, lambda: ack_vs_resolution_figure(source, scenario)),
+        "breach_by_hour.png": (source, lambda: breach_by_hour_figure(source, scenario)),
+        "arrivals.png": (True, lambda: arrivals_figure(result.series, mentions, scenario)),
+        "breach_by_tier.png": (source, lambda: breach_by_tier_figure(source, scenario)),
     }
-    if mentions is None:   # records not kept: what the time series and the run's tally can show
-        drawn = ["queues.png", "arrivals.png"]
-        if source is not None:
-            drawn += ["ack_vs_expectation.png", "ack_vs_resolution.png", "breach_by_hour.png", "breach_by_tier.png"]
-        figures = {name: make for name, make in figures.items() if name in drawn}
-    return draw(figures)
+    return draw({name: make for name, (need, make) in figures.items() if need is not None})
 
 
-def _mentions(result: RunResultLike) -> MentionLog | None:
-    """The run's mention records, or None if a replication did not keep them (streaming)."""
-    if any(getattr(rep, "mentions", None) is None for rep in result.replications):
-        return None
-    return result.mentions
-
-
-def _source(result: RunResultLike) -> MentionLog | BreakdownTally | None:
-    """What the breakdowns are drawn from: the records, else the run's tally (`--no-mentions`),
-    else None."""
-    mentions = _mentions(result)
-    return mentions if mentions is not None else getattr(result, "breakdown", None)
+def _breakdowns(result: RunResultLike) -> Breakdowns | None:
+    """What the report's breakdowns are read from (records, else the run's tally), worked out
+    once for every figure and table that reads them; None if the run kept neither."""
+    source = breakdown_source(result)
+    return None if source is None else breakdowns_of(source, result.scenario)
 
 
 def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:
@@ -329,7 +319,7 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts.append('<p class="facts">' + "".join(
         f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
     ) + "</p>")
-    mentions, source = _mentions(result), _source(result)
+    mentions, source = kept_records(result), _breakdowns(result)
     brief = executive_summary(result.summary, source, scenario)
     parts += [
         '<h2 id="in-brief">In brief</h2>',
@@ -358,14 +348,12 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
                 f"<figcaption>{html.escape(caption)}</figcaption>",
                 "</figure>",
             ]
-        if extra == "fairness" and mentions is None and source is not None:
-            parts += _fairness_section(source, scenario, reps, TALLIED)
+        if extra == "fairness" and source is not None:
+            parts += _fairness_section(source, scenario, reps, TALLIED if mentions is None else "")
         elif extra is not None and mentions is None:
             parts.append(NO_RECORDS.format(what=NOT_WITHOUT_RECORDS.get(extra, "this breakdown cannot be drawn")))
         elif extra == "cascades":
             parts += _cascade_section(mentions, scenario)
-        elif extra == "fairness":
-            parts += _fairness_section(mentions, scenario, reps)
         elif extra == "story":
             parts += _story_section()
     parts += [
@@ -416,7 +404,7 @@ def _story_section() -> list[str]:
     ]
 
 
-def _fairness_section(mentions: MentionLog | BreakdownTally, scenario, reps: int, note: str = "") -> list[str]:
+def _fairness_section(mentions: MentionLog | Breakdowns, scenario, reps: int, note: str = "") -> list[str]:
     return [
         '<p class="note">Who waits: the mentions the team means to answer, grouped by the '
         "author's reach, the channel and the type, all replications pooled (the summary table "

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, PercentFormatter
 
 from .. import breakdowns
-from ..breakdown_tally import BreakdownTally, ack_picture, group_breakdown, hourly_breakdown
+from ..breakdown_tally import Breakdowns, ack_picture, group_breakdown, hourly_breakdown
 from ..records import ORIGINS, MentionLog, TimeSeries
 
 DPI = 110
@@ -168,7 +168,7 @@ def _ecdf_steps(dist: breakdowns.Ecdf, low: float, high: float) -> tuple[np.ndar
     return np.concatenate([[low], x, [high]]), np.concatenate([[0.0], dist.y, [dist.y[-1] if len(dist.y) else 0.0]])
 
 
-def ack_vs_expectation_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
+def ack_vs_expectation_figure(mentions: MentionLog | Breakdowns, scenario) -> Figure:
     """Acknowledgement times against what customers expected (empirical CDFs, log time), with the
     SLA; from the records or, for a run that kept none, its `BreakdownTally` (the curves then
     step from one `LogHistogram` time bin, 1.2 % wide, to the next)."""
@@ -218,7 +218,7 @@ def ack_vs_expectation_figure(mentions: MentionLog | BreakdownTally, scenario) -
     return fig
 
 
-def breach_by_hour_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
+def breach_by_hour_figure(mentions: MentionLog | Breakdowns, scenario) -> Figure:
     """Share of the answerable mentions breaching their author's expectation, by hour of day of
     arrival (among those whose expectation is decided, as the summary's breach rates); from
     the records or, for a run that kept none, its `BreakdownTally`."""
@@ -289,7 +289,7 @@ def arrivals_figure(series: TimeSeries, mentions: MentionLog | None, scenario) -
     return fig
 
 
-def breach_by_tier_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
+def breach_by_tier_figure(mentions: MentionLog | Breakdowns, scenario) -> Figure:
     """Expectation breach rates by the author's follower tier: are big accounts served first?
     From the records or, for a run that kept none, its `BreakdownTally`."""
     fig = _figure(9.0, 4.8)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..breakdown_tally import BreakdownTally, week_breakdown
+from ..breakdown_tally import Breakdowns, week_breakdown
 from ..expectation_gap import hardest_hour, hour_of_week_name
 from ..metrics import WEEK_MINUTES
 from ..records import MentionLog
@@ -119,7 +119,7 @@ def resolution_sentence(summary: dict) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def hardest_hour_sentence(mentions: MentionLog | BreakdownTally | None, scenario) -> str:
+def hardest_hour_sentence(mentions: MentionLog | Breakdowns | None, scenario) -> str:
     """The hour of the week with the highest acknowledgement breach rate (enough mentions), from
     the records or the tally of a run that kept none."""
     if mentions is None:
@@ -164,7 +164,7 @@ def sla_sentence(summary: dict, scenario) -> str:
     return head + tail + "."
 
 
-def executive_summary(summary: dict[str, dict[str, float]], mentions: MentionLog | BreakdownTally | None,
+def executive_summary(summary: dict[str, dict[str, float]], mentions: MentionLog | Breakdowns | None,
                       scenario) -> list[str]:
     """Five sentences for an executive: cost per week; expectations met for acknowledgement and
     for resolution; the hour of the week that hurts most; the SLA against what customers felt."""

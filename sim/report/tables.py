@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timedelta
 
 from .. import breakdowns
-from ..breakdown_tally import BreakdownTally, group_breakdown
+from ..breakdown_tally import Breakdowns, group_breakdown
 from ..cascades import Cascades, largest_cascade_size, largest_cascades
 from ..records import MentionLog
 from .plots import format_duration
@@ -111,7 +111,7 @@ def fairness_table(stats: breakdowns.GroupStats, title: str, replications: int, 
     return _table(head, rows, "fair")
 
 
-def fairness_tables(mentions: MentionLog | BreakdownTally, scenario, replications: int) -> str:
+def fairness_tables(mentions: MentionLog | Breakdowns, scenario, replications: int) -> str:
     """The three fairness tables (follower tier, channel, type) with their headings, from the
     records or, for a run that kept none, its `BreakdownTally`."""
     parts = []

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from ..breakdown_tally import BreakdownTally, time_distributions
+from ..breakdown_tally import Breakdowns, time_distributions
 from ..expectation_gap import GAP_STRATA, expectation_gap_sample
 from ..records import OUTCOMES, MentionLog
 from .plots import (
@@ -203,7 +203,7 @@ def _sparse_duration_axis(ax, low: float, high: float) -> None:
     ax.set_xticklabels([label for _, label in ticks])
 
 
-def ack_vs_resolution_figure(mentions: MentionLog | BreakdownTally, scenario) -> Figure:
+def ack_vs_resolution_figure(mentions: MentionLog | Breakdowns, scenario) -> Figure:
     """Time to acknowledge and time to resolve side by side on one log time axis: histograms
     (left) and cumulative shares against the customers' own deadlines (right); from the records
     or, for a run that kept none, its `BreakdownTally` (times then in its histogram's bins)."""
