@@ -107,3 +107,11 @@ def every_input_scenario():
                     "move_channel": {"share": 0.3, "delay": "30m", "follow_through": 0.8}},
         "policy": {"respond_to": ["complaint", "question"], "triage_accuracy": 0.9},
     })
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    """A scenario mapping written as a YAML file at `path` (returned)."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path

@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
+from helpers import write_yaml
 from scipy import stats
 
 import sim
@@ -177,11 +177,6 @@ def test_paired_intervals_are_narrower_than_unpaired(baseline_pair):
 
 
 # --- files and command line ------------------------------------------------------------------
-
-
-def write_yaml(path, data):
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def test_compare_command_writes_its_files(tmp_path):

@@ -135,9 +135,23 @@ def test_the_split_balances_the_known_costs():
     assert 0 < len(theirs) < len(names)
 
 
-def test_no_fork_while_another_thread_runs():
-    assert _may_fork() == (sys.platform.startswith("linux") and threading.active_count() == 1
-                           and len(os.listdir("/proc/self/task")) == 1 and len(os.sched_getaffinity(0)) >= 2)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking to draw is for Linux")
+def test_forks_only_with_one_thread_of_any_kind_and_a_spare_core(monkeypatch):
+    """Python's threads, a library's threads (a BLAS pool: /proc/self/task) and the cores each
+    decide: the pytest process's own threads would otherwise decide for it."""
+    def machine(python_threads: int, os_threads: int, cores: int) -> bool:
+        monkeypatch.setattr(threading, "active_count", lambda: python_threads)
+        monkeypatch.setattr(os, "listdir", lambda path: [str(k) for k in range(os_threads)])
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+        return _may_fork()
+
+    assert machine(1, 1, 2)
+    assert not machine(2, 1, 2)          # a thread of ours (the progress bar's)
+    assert not machine(1, 3, 2)          # a library's threads
+    assert not machine(1, 1, 1)          # no core to spare
+
+
+def test_a_thread_running_here_forbids_the_fork():
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
@@ -146,3 +160,37 @@ def test_no_fork_while_another_thread_runs():
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.fixture(scope="module")
+def baseline_short():
+    import sim
+
+    return sim.load("scenarios/baseline.yaml").model_copy(update={"horizon": 2 * 1440.0, "warmup": 0.0})
+
+
+@fork_only
+@pytest.mark.parametrize("keep", [True, False], ids=["records", "tally"])
+def test_a_real_report_drawn_on_two_cores_is_the_one_drawn_on_one(baseline_short, monkeypatch, keep):
+    import sim.report.drawing as drawing
+    from sim.report import render_plots
+    from sim.runner import run
+
+    result = run(baseline_short, replications=2, keep_mentions=keep)
+    images = {}
+    for parallel in (False, True):
+        monkeypatch.setattr(drawing, "_may_fork", lambda parallel=parallel: parallel)
+        images[parallel] = render_plots(result)
+    assert list(images[True]) == list(images[False]) and len(images[True]) >= 6
+    assert images[True] == images[False]
+
+
+def test_the_tally_is_the_same_whatever_the_executor(baseline_short):
+    """Issue 5: identical results whatever the executor, the report of a --no-mentions run too."""
+    from sim.report import render_plots
+    from sim.runner import run
+
+    one, two = (render_plots(run(baseline_short, replications=3, keep_mentions=False, workers=w)) for w in (1, 2))
+    assert set(one) == {"queues.png", "arrivals.png", "ack_vs_expectation.png", "ack_vs_resolution.png",
+                        "breach_by_hour.png", "breach_by_tier.png"}
+    assert one == two
