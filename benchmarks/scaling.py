@@ -21,7 +21,8 @@ one that has just held a month of records for 20 replications (the one-process r
 3-4 % slower (measured: 8.33 s against 8.09 s and 7.89 s against 7.62 s, medians of 3 paired
 runs), a cost no `caresim run` pays. The timed span is the `sim.runner.run` call alone, after
 caresim and the scenario are loaded (what `run` loads itself, the process pool or Dask, is
-timed); the already-running cluster is started before it and closed after it. Each
+timed); the already-running cluster is started before it and closed after it, so that
+configuration loads Dask untimed (about 0.12 s a `caresim run --dask tcp://...` pays). Each
 such process runs under the settings the `caresim` command gives itself (sim/cli.py: one BLAS
 thread, no huge-page advice, heap slack), which its workers inherit.
 
