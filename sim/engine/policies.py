@@ -90,7 +90,8 @@ class Batched(AckPolicy):
             if pool.pending:
                 for ref in pool.pending:
                     # those who gave up meanwhile would only be skipped (and wake an agent for
-                    # nothing), whether still in the table or compacted away
+                    # nothing), whether still in the table or compacted away: the exact negation
+                    # of `Agent.start`'s lazy-abandonment skip, which must stay in step with it
                     if ref >= table.lo and table.gives_up[ref - table.lo] > now:
                         pool.ack_q.push(ref)
                 pool.pending = []

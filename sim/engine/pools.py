@@ -194,7 +194,8 @@ class Agent:
         if q.items:
             gives_up = table.gives_up
             ref = q.popleft()
-            # lazy abandonment: skip whoever gave up before now (or was settled as such)
+            # lazy abandonment: skip whoever gave up before now (or was settled as such); a
+            # batched sweep queues only those this would not skip (`policies.Batched`): keep in step
             while ref < lo or gives_up[ref - lo] <= now:
                 ref = q.popleft() if q.items else -1
                 if ref < 0:
