@@ -216,12 +216,16 @@ class BreakdownTally:
 class RecordBreakdowns:
     """The tally's readings (`hourly`, `week_breaches`, `group_stats`, `ack_picture`,
     `time_distributions`, `replications`) worked out from a run's records: the report reads
-    either the same way. The mentions the company means to answer are selected once."""
+    either the same way. The mentions the company means to answer are selected once.
+    `replications`: how many runs the records come from (by default, those they name: a run
+    nobody wrote in during leaves no row to be counted by)."""
 
-    def __init__(self, mentions: MentionLog, scenario):
+    def __init__(self, mentions: MentionLog, scenario, replications: int | None = None):
         self.scenario = scenario
         self.answerable = answerable_mentions(mentions, scenario)
-        self.replications = len(np.unique(np.asarray(mentions["replication"])))
+        if replications is None:
+            replications = len(np.unique(np.asarray(mentions["replication"])))
+        self.replications = replications
 
     def hourly(self) -> HourlyBreaches:
         return breach_rate_by_hour(self.answerable, self.scenario)
@@ -247,10 +251,13 @@ class RecordBreakdowns:
 Breakdowns = BreakdownTally | RecordBreakdowns
 
 
-def breakdowns_of(source: MentionLog | Breakdowns, scenario) -> Breakdowns:
+def breakdowns_of(source: MentionLog | Breakdowns, scenario, replications: int | None = None) -> Breakdowns:
     """What the report's breakdowns are read from: a run's tally as it is, records through
-    `RecordBreakdowns` (built once, where a report draws several breakdowns from it)."""
-    return source if isinstance(source, (BreakdownTally, RecordBreakdowns)) else RecordBreakdowns(source, scenario)
+    `RecordBreakdowns` (built once, where a report draws several breakdowns from it; from
+    `replications` runs, where some may have had no mention)."""
+    if isinstance(source, (BreakdownTally, RecordBreakdowns)):
+        return source
+    return RecordBreakdowns(source, scenario, replications)
 
 
 def kept_records(result) -> MentionLog | None:

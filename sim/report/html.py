@@ -275,7 +275,7 @@ def _breakdowns(result: RunResultLike) -> Breakdowns | None:
     """What the report's breakdowns are read from (records, else the run's tally), worked out
     once for every figure and table that reads them; None if the run kept neither."""
     source = breakdown_source(result)
-    return None if source is None else breakdowns_of(source, result.scenario)
+    return None if source is None else breakdowns_of(source, result.scenario, len(result.replications))
 
 
 def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:
