@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import gc
 import json
+import math
 import os
 import sys
 import time
@@ -31,6 +32,10 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 # The process ends with the command: spare it the collector's last passes over the objects NumPy,
 # SciPy and pydantic leave behind (about 40 ms at every exit).
 atexit.register(gc.freeze)
+
+# The `erlang` command sums over agents one by one: beyond this load (erlangs) it would take
+# minutes, and no care team is that large.
+MAX_ERLANG_LOAD = 100_000
 
 HEADLINE = (
     ("mentions", "mentions", "{:,.0f}"),
@@ -124,9 +129,22 @@ def output_folders(loaded: list[tuple[Path, Scenario]], output: str | None) -> l
         fail(f"{', '.join(str(p) for p, _ in loaded)}: two scenarios would write to the same folder; "
              "give them different `name`s")
     if output is not None and len(loaded) == 1:
-        return [Path(output)]
-    base = Path("outputs") if output is None else Path(output)
-    return [base / name for name in names]
+        folders = [Path(output)]
+    else:
+        base = Path("outputs") if output is None else Path(output)
+        folders = [base / name for name in names]
+    refuse_foreign_folders(folders)
+    return folders
+
+
+def refuse_foreign_folders(folders: list[Path]) -> None:
+    """Before anything runs: exit 2 if an output folder holds files that are not caresim's
+    outputs (a new run replaces its folder whole)."""
+    from .output import not_replaceable, replaceable
+
+    for folder in folders:
+        if not replaceable(folder):
+            fail(not_replaceable(folder))
 
 
 def execution_options(command):
@@ -194,7 +212,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
             except ReplicationFailed as exc:
                 bar.close()
                 fail(f"{path}: {exc}", code=1)
-            except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached
+            except (OSError, RuntimeError, ValueError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
                 bar.close()
                 fail(executor_failed(path, dask, exc), code=1)
             bar.set_label(f"{scenario.name}: writing outputs")
@@ -242,6 +260,7 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
     labels = unique_labels(file_names(loaded))
     n = replications or loaded[0][1].replications
     out = Path(output) if output else default_output(labels)
+    refuse_foreign_folders([out])
     started = time.perf_counter()
     with Progress(n * len(loaded), label=labels[0], enabled=False if quiet or no_progress else None) as bar:
         done = bar.advancer(labels, n)
@@ -256,7 +275,7 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
         except ReplicationFailed as exc:
             bar.close()
             fail(f"compare: {exc}", code=1)
-        except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached
+        except (OSError, RuntimeError, ValueError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
             bar.close()
             fail(executor_failed("compare", dask, exc), code=1)
         bar.set_label("writing outputs")
@@ -356,20 +375,34 @@ def schema():
 @click.option("--aht", required=True, help="Mean handle time, e.g. 6m.")
 @click.option("--agents", type=click.IntRange(min=1), help="Agents (default: the fewest meeting the target).")
 @click.option("--within", default="1h", show_default=True, help="Service-level threshold.")
-@click.option("--target", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True)
+@click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
 @click.option("--patience", help="Mean patience (exponential) for Erlang A, e.g. 30m.")
 def erlang(rate, aht, agents, within, target, patience):
     """Erlang C (and Erlang A with --patience): the analytic queue planners start from."""
     from .analytic import erlang_a, erlang_c, erlang_c_mean_wait, service_level, staff_for_service_level
     from .scenario.units import parse_duration, parse_rate
 
-    try:
-        lam, mu = parse_rate(rate), 1.0 / parse_duration(aht)
-        t = parse_duration(within)
-        theta = 1.0 / parse_duration(patience) if patience else None
-    except (ValueError, ZeroDivisionError) as exc:
-        fail(f"erlang: {exc}")
+    def read(option: str, parse, text: str, positive: bool = True) -> float:
+        try:
+            value = parse(text)
+        except ValueError as exc:
+            fail(f"erlang: {option}: {exc}")
+        if value < 0 or (positive and value == 0):
+            fail(f"erlang: {option}: expected {'more than zero' if positive else 'zero or more'} (got '{text}')")
+        return value
+
+    lam = read("--rate", parse_rate, rate)
+    mu = 1.0 / read("--aht", parse_duration, aht)
+    t = read("--within", parse_duration, within, positive=False)
+    theta = 1.0 / read("--patience", parse_duration, patience) if patience else None
+    if not 0 < target < 1:   # NaN passes click's range check
+        fail(f"erlang: --target: expected a share strictly between 0 and 1 (got {target})")
+    if theta is not None and theta > 60.0:
+        fail(f"erlang: --patience: expected at least 1s (got '{patience}')")
     load = lam / mu
+    if not load <= MAX_ERLANG_LOAD:
+        fail(f"erlang: offered load {load:.3g} erlangs (--rate x --aht) is out of range: "
+             f"this command computes loads up to {MAX_ERLANG_LOAD:,} erlangs")
     if agents is None:
         agents = staff_for_service_level(lam, mu, target, t)
         click.echo(f"fewest agents for {target:.0%} within {within}: {agents}")

@@ -85,11 +85,36 @@ def scenario_yaml(result: RunResult) -> str:
     return dump_scenario(result.scenario)
 
 
+# The files that mark a folder as caresim's own outputs (of `run`, of `compare`): such a folder
+# may be replaced by a new run's; any other folder that holds files is left alone.
+OUTPUT_MARKERS = ("summary.json", "comparison.json")
+
+
+def replaceable(out_dir: Path) -> bool:
+    """Whether outputs may be written to `out_dir`: it does not exist, is an empty folder, or
+    holds caresim's outputs (which are then replaced whole)."""
+    out_dir = Path(out_dir)
+    if not out_dir.exists():
+        return True
+    if not out_dir.is_dir() or out_dir.resolve() == Path.cwd().resolve():
+        return False
+    return not any(out_dir.iterdir()) or any((out_dir / name).is_file() for name in OUTPUT_MARKERS)
+
+
+def not_replaceable(out_dir: Path) -> str:
+    """Why outputs may not go to `out_dir` (see `replaceable`)."""
+    return (f"{out_dir}: exists and is not a caresim output folder (it holds other files, and writing "
+            "there would replace them); choose another -o folder, or empty it first")
+
+
 @contextmanager
 def atomic_folder(out_dir: Path):
     """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir` in one rename,
-    on any failure it is removed, so no half-written output folder is ever left."""
+    on any failure it is removed, so no half-written output folder is ever left. A folder that
+    holds files but not caresim's outputs is never replaced (`FileExistsError`)."""
     out_dir = Path(out_dir)
+    if not replaceable(out_dir):
+        raise FileExistsError(not_replaceable(out_dir))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     umask = os.umask(0)
@@ -99,7 +124,11 @@ def atomic_folder(out_dir: Path):
         yield tmp
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            out_dir.rename(old / out_dir.name)
+            try:
+                out_dir.rename(old / out_dir.name)
+            except OSError:
+                old.rmdir()
+                raise
             try:
                 tmp.rename(out_dir)
             except OSError:

@@ -109,7 +109,9 @@ CASES = [
     ("weekly-preset-unknown", variant({"arrivals.weekly_profile": "weekdays"}), "arrivals.weekly_profile",
      ["unknown preset", "did you mean 'weekday'"]),
     ("daily-profile-23-weights", variant({"arrivals.daily_profile": [1.0] * 23}), "arrivals.daily_profile",
-     ["24 non-negative weights"]),
+     ["24 finite non-negative weights"]),
+    ("weekly-profile-nan", variant({"arrivals.weekly_profile": [float("nan")] + [1.0] * 6}), "arrivals.weekly_profile",
+     ["7 finite non-negative weights"]),
     # cascades
     ("branching-one", variant({"arrivals.cascades": {"branching": 1.0, "decay": "30m"}}), "arrivals.cascades",
      ["branching must be below 1"]),
@@ -129,6 +131,17 @@ CASES = [
     ("agents-and-schedule", variant({"pools.social.schedule": [block("mon-fri", "08:00", "16:00")]}), "pools.social",
      ["either `agents` or `schedule`"]),
     ("negative-agents", variant({"pools.social.agents": -1}), "pools.social.agents", ["greater than or equal to 0"]),
+    ("agents-beyond-any-team", variant({"pools.social.agents": 10**20}), "pools.social.agents",
+     ["less than or equal to 100000"]),
+    ("concurrency-beyond-any-agent", variant({"pools.social.concurrency": 10**6}), "pools.social.concurrency",
+     ["less than or equal to 100"]),
+    ("schedule-block-without-days", variant({"pools.social": {"schedule": [block([], "08:00", "16:00")]}}),
+     "pools.social.schedule.0.days", ["at least one day"]),
+    ("day-range-without-end", variant({"pools.social": {"schedule": [block("mon-", "08:00", "16:00")]}}),
+     "pools.social.schedule.0.days", ["'mon-' is not a day range"]),
+    ("pool-name-with-comma", variant({"pools": {"so,cial": {"agents": 3}}}), "pools", ["'so,cial'", "without commas"]),
+    ("type-name-with-line-break", variant({"arrivals.types": {"com\nplaint": 0.6, "noise": 0.4}}), "arrivals.types",
+     ["'com\\nplaint'", "line breaks"]),
     ("pools-as-list", variant({"pools": ["social"]}), "pools", ["expected a mapping"]),
     # routing
     ("routing-unknown-pool",
@@ -143,9 +156,14 @@ CASES = [
     ("handling-cv-on-exponential", variant({"handling": {"resolve": {"default": {"dist": "exponential", "mean": "5m", "cv": 0.5}}}}),
      "handling.resolve.default", ["exponential distribution has cv 1", "drop `cv`"]),
     ("handling-zero-cv-lognormal", variant({"handling": {"resolve": {"default": {"dist": "lognormal", "mean": "5m", "cv": 0}}}}),
-     "handling.resolve.default", ["lognormal distribution needs cv > 0", "dist: fixed"]),
+     "handling.resolve.default", ["lognormal distribution needs cv of at least 0.001", "dist: fixed"]),
     ("handling-zero-cv-gamma", variant({"handling": {"resolve": {"default": {"dist": "gamma", "mean": "5m", "cv": 0}}}}),
-     "handling.resolve.default", ["gamma distribution needs cv > 0", "dist: fixed"]),
+     "handling.resolve.default", ["gamma distribution needs cv of at least 0.001", "dist: fixed"]),
+    # a gamma's shape is 1 / cv²: with cv 1e-200 that is a division by zero
+    ("handling-cv-vanishing-gamma", variant({"handling": {"resolve": {"default": {"dist": "gamma", "mean": "5m", "cv": 1e-200}}}}),
+     "handling.resolve.default", ["cv of at least 0.001"]),
+    ("handling-cv-huge", variant({"handling": {"resolve": {"default": {"dist": "lognormal", "mean": "5m", "cv": 1e200}}}}),
+     "handling.resolve.default.cv", ["less than or equal to 100"]),
     ("handling-negative-cv", variant({"handling": {"resolve": {"default": {"dist": "gamma", "mean": "5m", "cv": -1}}}}),
      "handling.resolve.default.cv", ["greater than or equal to 0"]),
     ("handling-unknown-dist", variant({"handling": {"resolve": {"dist": "weibull", "mean": "5m"}}}),
@@ -154,9 +172,20 @@ CASES = [
      ["'realtime', 'batched' or 'with_resolution'", "realtim"]),
     ("batched-without-times", variant({"policy": {"acknowledge": "batched"}}), "policy",
      ["batch_times", "batch_every"]),
+    ("batched-every-second", variant({"policy": {"acknowledge": "batched", "batch_every": "1s"}}), "policy.batch_every",
+     ["at least 1m"]),
     ("business-hours-clock-without-hours", variant({"sla": {"clock": "business_hours"}}), "sla.business_hours",
      ["needs at least one block"]),
+    ("business-hours-without-days",
+     variant({"sla": {"clock": "business_hours", "business_hours": [block([], "09:00", "17:00")]}}),
+     "sla.business_hours.0.days", ["at least one day"]),
     ("name-with-space", variant({"name": "my scenario"}), "name", ["pattern"]),
+    # `.` would write over the outputs folder itself, `..` over its parent
+    ("name-only-dots", variant({"name": ".."}), "name", ["cannot name an output folder"]),
+    ("duration-overflowing", variant({"horizon": "1e306w"}), "horizon", ["finite"]),
+    ("rate-overflowing", variant({"arrivals.rate": "1e308/s"}), "arrivals.rate", ["finite"]),
+    # dates are read by the scenario's checks, not by YAML: a date that does not exist is named
+    ("start-date-that-does-not-exist", BASE_TEXT + "start: 2026-02-30\n", "start", ["2026-02-30"]),
     ("respond-to-nothing", variant({"policy": {"respond_to": []}}), "policy.respond_to", ["at least 1"]),
     ("incident-time-zone-mismatch",
      variant({"arrivals.incidents": [{"at": "2026-01-07T19:00+01:00", "mentions": 10, "decay": "1h"}]}),
@@ -169,6 +198,9 @@ CASES = [
     ("yaml-list-not-mapping", "- name: a\n- name: b\n", "", ["expected a mapping of scenario keys"]),
     ("yaml-scalar-not-mapping", "just some words\n", "", ["expected a mapping of scenario keys"]),
     ("two-yaml-documents", BASE_TEXT + "---\n" + BASE_TEXT, "", ["not valid YAML"]),
+    ("control-character", BASE_TEXT + "description: a\x00b\n", "", ["not valid YAML at character", "#x0000"]),
+    ("explicit-tag-that-does-not-fit", BASE_TEXT + "seed: !!int abc\n", "", ["not valid YAML", "abc"]),
+    ("nested-too-deeply", BASE_TEXT + "description: " + "[" * 5000 + "]" * 5000 + "\n", "", ["nested too deeply"]),
     ("missing-file", MISSING, "", ["file not found"]),
 ]
 PARAMS = [pytest.param(text, key, fragments, id=case_id) for case_id, text, key, fragments in CASES]
@@ -317,3 +349,100 @@ def test_a_fixed_time_may_state_its_cv_of_zero():
             "handling": {"resolve": {"default": {"dist": "fixed", "mean": "5m", "cv": 0}}}}
     handling = parse_scenario(data).handling.resolve["default"]
     assert handling.cv == 0 and handling.cv_value == 0.0
+
+
+def test_text_that_looks_like_a_date_stays_as_written(tmp_path):
+    """YAML would read `2026-02-30` as a date (and fail on it); caresim leaves dates to the
+    scenario's own checks, so a `description` keeps its text and `start` still reads as a time."""
+    path = tmp_path / "dated.yaml"
+    path.write_text(BASE_TEXT + "description: 2026-02-30\nstart: 2026-01-07\n")
+    scenario = load_scenario(path)
+    assert scenario.description == "2026-02-30"
+    assert scenario.start.isoformat() == "2026-01-07T00:00:00"
+
+
+def _scenario_file(tmp_path) -> str:
+    doc = copy.deepcopy(BASE)
+    doc["horizon"] = "2h"
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_a_folder_of_other_files_is_never_replaced(tmp_path, command):
+    """A run replaces its output folder whole: a folder holding anything but caresim's outputs
+    is refused before anything runs, and its files are left as they were."""
+    scenario = _scenario_file(tmp_path)
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "chapter1.tex").write_text("months of work")
+    args = [command, scenario, *([scenario] if command == "compare" else []), "-o", str(folder),
+            "--no-report", "-q", "--workers", "1", "--replications", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "not a caresim output folder" in result.output
+    assert [p.name for p in folder.iterdir()] == ["chapter1.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml", "thesis"]   # no temporary folder
+
+
+def test_outputs_replace_earlier_outputs_but_not_the_working_folder(tmp_path, monkeypatch):
+    """A folder caresim wrote (or an empty one) is replaced by the next run; the working folder
+    itself (`-o .`) never is."""
+    scenario = _scenario_file(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    for _ in range(2):   # empty, then earlier outputs
+        result = CliRunner().invoke(main, ["run", scenario, "-o", str(out), "--no-report", "-q", "--workers", "1",
+                                           "--replications", "1"])
+        assert result.exit_code == 0, result.output
+        assert (out / "summary.json").is_file()
+    monkeypatch.chdir(out)
+    result = CliRunner().invoke(main, ["run", scenario, "-o", ".", "--no-report", "-q", "--replications", "1"])
+    assert result.exit_code == 2 and "not a caresim output folder" in result.output
+    assert (out / "summary.json").is_file() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_library_never_replaces_a_folder_of_other_files(tmp_path):
+    from sim.output import write_outputs
+    from sim.runner import run
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("keep me")
+    result = run(load_scenario(_scenario_file(tmp_path)), replications=1)
+    with pytest.raises(FileExistsError, match="not a caresim output folder"):
+        write_outputs(result, folder, report=False)
+    assert (folder / "todo.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--rate", "0/h", "--aht", "5m"], "--rate"),
+    (["--rate", "-5/h", "--aht", "5m", "--agents", "3"], "--rate"),
+    (["--rate", "1e308/s", "--aht", "5m"], "--rate"),
+    (["--rate", "abc", "--aht", "5m"], "--rate"),
+    (["--rate", "10/h", "--aht", "0s"], "--aht"),
+    (["--rate", "10/h", "--aht", "1e400h"], "--aht"),
+    (["--rate", "10/h", "--aht", "5m", "--within", "-1"], "--within"),
+    (["--rate", "10/h", "--aht", "5m", "--target", "nan"], "--target"),
+    (["--rate", "10/h", "--aht", "5m", "--target", "0"], "--target"),
+    (["--rate", "10/h", "--aht", "5m", "--patience", "-3"], "--patience"),
+    (["--rate", "100/h", "--aht", "6m", "--agents", "11", "--patience", "1e-300"], "--patience"),
+    (["--rate", "1e15/h", "--aht", "5m"], "--rate x --aht"),
+])
+def test_erlang_names_the_option_it_cannot_use(args, option):
+    """Bad numbers for `caresim erlang`: exit 2, one line naming the option, no traceback (and
+    no endless search for the staffing of an impossible load)."""
+    result = CliRunner().invoke(main, ["erlang", *args])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    assert option in result.output, result.output
+
+
+def test_a_dask_address_that_is_no_address_is_one_line(tmp_path):
+    pytest.importorskip("distributed", reason="the Dask executor needs the optional `distributed` package")
+    result = CliRunner().invoke(main, ["run", _scenario_file(tmp_path), "-o", str(tmp_path / "out"), "--dask", "nonsense",
+                                       "--no-report", "-q", "--replications", "1"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--dask nonsense" in lines[0]

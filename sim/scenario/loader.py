@@ -11,7 +11,10 @@ from .models import Scenario
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.1 without base-60 numbers: an unquoted `20:00` stays a time of day, not the integer 1200."""
+    """YAML 1.1 without base-60 numbers: an unquoted `20:00` stays a time of day, not the integer
+    1200. Dates stay text too, read by the scenario's own checks: a date that does not exist
+    (`2026-02-30`) is then reported at its key rather than as a failure of the whole file, and
+    text that looks like a date (a `description`) stays as written."""
 
 
 _NO_BASE_60 = {
@@ -24,7 +27,7 @@ _NO_BASE_60 = {
     ),
 }
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, _NO_BASE_60.get(tag, regexp)) for tag, regexp in resolvers]
+    first: [(tag, _NO_BASE_60.get(tag, regexp)) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -114,6 +117,15 @@ def _duplicate_key(node: yaml.Node, loc: tuple[str, ...], seen_nodes: set[int]):
 NOT_A_MAPPING = "expected a mapping of scenario keys (name, horizon, arrivals, pools, ...)"
 
 
+def _not_yaml(path: Path, exc: yaml.YAMLError) -> ScenarioError:
+    if isinstance(exc, yaml.reader.ReaderError):   # a character YAML refuses anywhere
+        return ScenarioError(path, "", f"not valid YAML at character {exc.position + 1}: "
+                                       f"character #x{exc.character:04x} is not allowed (a control character?)")
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return ScenarioError(path, "", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}")
+
+
 def read_scenario_data(path: str | Path) -> dict:
     """A scenario file's contents as plain data, not yet validated (units as written), or
     `ScenarioError`: unreadable, not YAML, a key given twice, empty or not a mapping."""
@@ -124,7 +136,10 @@ def read_scenario_data(path: str | Path) -> dict:
         raise ScenarioError(path, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(path, "", f"cannot read the file ({exc.__class__.__name__})") from None
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)   # reads the first characters: a control character fails here
+    except yaml.YAMLError as exc:
+        raise _not_yaml(path, exc) from None
     try:
         node = loader.get_single_node()
         duplicate = _duplicate_key(node, (), set()) if node is not None else None
@@ -133,9 +148,11 @@ def read_scenario_data(path: str | Path) -> dict:
             raise ScenarioError(path, key, f"duplicate key at line {mark.line + 1}; each key may appear once per section")
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(path, "", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise _not_yaml(path, exc) from None
+    except (ValueError, TypeError, OverflowError) as exc:   # an explicit tag on a value it does not fit (`!!int abc`)
+        raise ScenarioError(path, "", f"not valid YAML: a tagged value cannot be read ({exc})") from None
+    except RecursionError:
+        raise ScenarioError(path, "", "not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
     if data is None:

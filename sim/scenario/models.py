@@ -7,6 +7,7 @@ Everything here is in minutes and per-minute rates once validated; the YAML spel
 from __future__ import annotations
 
 import difflib
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -26,6 +27,11 @@ from . import units
 from .presets import DAILY_PROFILES, WEEKLY_PROFILES
 
 STAGES = ("acknowledge", "resolve")
+# Bounds beyond which a scenario describes no care team, and the run would exhaust memory or
+# time (or the floating point of a handling time) before saying anything about one.
+MAX_AGENTS = 100_000        # agents in one pool at one time
+MAX_CONCURRENCY = 100       # conversations one agent works at once
+MIN_CV, MAX_CV = 0.001, 100.0   # a handling time's coefficient of variation (lognormal, gamma)
 
 
 def _wrap(parse):
@@ -171,8 +177,8 @@ class Arrivals(Section):
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise ValueError(f"unknown preset '{value}'; expected one of {', '.join(presets)}{hint}")
             return value
-        if len(value) != size or min(value) < 0 or sum(value) <= 0:
-            raise ValueError(f"expected a preset name or {size} non-negative weights, not all zero")
+        if len(value) != size or not all(math.isfinite(w) and w >= 0 for w in value) or sum(value) <= 0:
+            raise ValueError(f"expected a preset name or {size} finite non-negative weights, not all zero")
         return value
 
     @field_validator("types", "channels")
@@ -231,7 +237,7 @@ class Block(Section):
     days: Days = Field(description="weekdays of the block: mon-fri, sat-sun, ...")
     from_: Clock = Field(alias="from", description="start HH:MM")
     to: Clock = Field(description="end HH:MM; earlier than `from` wraps past midnight")
-    agents: int = Field(1, ge=0)
+    agents: int = Field(1, ge=0, le=MAX_AGENTS)
 
     def intervals(self) -> list[tuple[float, float]]:
         """Minute-of-week intervals; a block wrapping midnight belongs to the day it starts."""
@@ -240,11 +246,11 @@ class Block(Section):
 
 
 class Pool(Section):
-    agents: int | None = Field(None, ge=0, description="constant staffing (else `schedule`)")
+    agents: int | None = Field(None, ge=0, le=MAX_AGENTS, description="constant staffing (else `schedule`)")
     schedule: list[Block] | None = None
     channels: list[str] | None = Field(None, description="channels served (default: all)")
     stages: list[Literal["acknowledge", "resolve"]] = Field(default_factory=lambda: list(STAGES))
-    concurrency: int = Field(1, ge=1, description="conversations one agent works at once")
+    concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY, description="conversations one agent works at once")
     cost_per_hour: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
@@ -266,12 +272,13 @@ class Pool(Section):
 class HandleTime(Section):
     dist: Literal["exponential", "lognormal", "gamma", "fixed"] = "lognormal"
     mean: PositiveDuration
-    cv: float | None = Field(None, ge=0, description="coefficient of variation (lognormal, gamma)")
+    cv: float | None = Field(None, ge=0, le=MAX_CV, description="coefficient of variation (lognormal, gamma)")
 
     @model_validator(mode="after")
     def _cv(self):
-        if self.dist in ("lognormal", "gamma") and self.cv == 0:
-            raise ValueError(f"a {self.dist} distribution needs cv > 0; for a time that never varies, use `dist: fixed`")
+        if self.dist in ("lognormal", "gamma") and self.cv is not None and self.cv < MIN_CV:
+            raise ValueError(f"a {self.dist} distribution needs cv of at least {MIN_CV:g}; "
+                             "for a time that never varies, use `dist: fixed`")
         if self.dist in ("exponential", "fixed") and self.cv is not None:
             expected = 1.0 if self.dist == "exponential" else 0.0
             if abs(self.cv - expected) > 1e-9:
@@ -330,6 +337,9 @@ class Policy(Section):
             raise ValueError("batched acknowledgement needs `batch_times` or `batch_every`")
         if self.batch_times and self.batch_every:
             raise ValueError("give `batch_times` or `batch_every`, not both")
+        if self.batch_every is not None and self.batch_every < 1.0:
+            raise _at(("policy", "batch_every"), "expected at least 1m (a sweep more often than every minute "
+                      "is real-time acknowledgement: `acknowledge: realtime`)")
         return self
 
 
@@ -349,6 +359,13 @@ class Scenario(Section):
     handling: Handling = Field(default_factory=Handling)
     routing: Routing = Field(default_factory=Routing)
     policy: Policy = Field(default_factory=Policy)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value):
+        if set(value) == {"."}:   # `.` and `..` name the outputs folder itself or its parent
+            raise ValueError(f"'{value}' cannot name an output folder; use letters, digits, '_', '-' or '.'")
+        return value
 
     @property
     def types(self) -> list[str]:
@@ -381,6 +398,12 @@ class Scenario(Section):
         pools = self.pools
         if not pools:
             raise _at(("pools",), "at least one pool is needed")
+        # names are written unquoted in mentions.csv and timeseries.csv, and read back by `story`
+        for loc, names in ((("arrivals", "types"), self.types), (("arrivals", "channels"), self.channels),
+                           (("pools",), pools)):
+            for name in names:
+                if not name.strip() or not name.isprintable() or any(c in name for c in ',"'):
+                    raise _at(loc, f"{name!r}: expected a name without commas, double quotes or line breaks")
         for name, pool in pools.items():
             for ch in pool.channels or []:
                 if ch not in channels:

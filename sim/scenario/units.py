@@ -38,7 +38,7 @@ def parse_duration(value: object) -> float:
         pos = match.end()
     if pos == 0:
         raise ValueError("expected a duration like 90s, 15m, 2h, 3d or 1w")
-    return total
+    return _finite(total, value)   # each part may be finite and their sum in minutes not (1e306w)
 
 
 def _finite(number: float, value: object) -> float:
@@ -61,7 +61,10 @@ def parse_rate(value: object) -> float:
         raise ValueError(f"'{value}' is not a rate; expected a finite count per unit like 120/h")
     if unit not in MINUTES:
         raise ValueError(f"'{value}': unknown time unit '{unit}'; expected one of s, m, h, d, w")
-    return count / MINUTES[unit]
+    rate = count / MINUTES[unit]
+    if not math.isfinite(rate):   # a finite count per second can overflow per minute (1e308/s)
+        raise ValueError(f"'{value}' is not a rate; expected a finite count per unit like 120/h")
+    return rate
 
 
 def parse_clock(value: object) -> float:
@@ -86,12 +89,14 @@ def parse_days(value: object) -> tuple[int, ...]:
             if part in ("daily", "all", "mon-sun"):
                 days.update(range(7))
                 continue
-            first, _, last = part.partition("-")
-            if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            first, dash, last = part.partition("-")
+            if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
                 raise ValueError(f"'{part}' is not a day range; expected e.g. mon-fri, sat-sun or daily")
             a = WEEKDAYS.index(first)
             b = WEEKDAYS.index(last) if last else a
             days.update(range(a, b + 1) if b >= a else [*range(a, 7), *range(0, b + 1)])
+    if not days:   # `days: []`: a block that never happens would staff nobody, silently
+        raise ValueError("expected at least one day, e.g. mon-fri, sat-sun or daily")
     return tuple(sorted(days))
 
 
