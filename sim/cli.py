@@ -373,7 +373,7 @@ def schema():
 @main.command()
 @click.option("--rate", required=True, help="Arrival rate, e.g. 120/h.")
 @click.option("--aht", required=True, help="Mean handle time, e.g. 6m.")
-@click.option("--agents", type=click.IntRange(min=1), help="Agents (default: the fewest meeting the target).")
+@click.option("--agents", type=click.IntRange(min=1, max=MAX_ERLANG_LOAD * 10), help="Agents (default: the fewest meeting the target).")
 @click.option("--within", default="1h", show_default=True, help="Service-level threshold.")
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
 @click.option("--patience", help="Mean patience (exponential) for Erlang A, e.g. 30m.")
@@ -400,23 +400,28 @@ def erlang(rate, aht, agents, within, target, patience):
     if theta is not None and theta > 60.0:
         fail(f"erlang: --patience: expected at least 1s (got '{patience}')")
     load = lam / mu
-    if not load <= MAX_ERLANG_LOAD:
+    if not load <= MAX_ERLANG_LOAD * (1 + 1e-9):   # 1000000/h x 6m is 100000.00000000001
         fail(f"erlang: offered load {load:.3g} erlangs (--rate x --aht) is out of range: "
              f"this command computes loads up to {MAX_ERLANG_LOAD:,} erlangs")
-    if agents is None:
-        agents = staff_for_service_level(lam, mu, target, t)
-        click.echo(f"fewest agents for {target:.0%} within {within}: {agents}")
-    click.echo(f"offered load {load:.2f} erlangs on {agents} agents (occupancy {load / agents:.1%})")
-    if agents > load:
-        click.echo(f"Erlang C: P(wait > 0) = {erlang_c(agents, load):.4f}, "
-                   f"mean wait = {erlang_c_mean_wait(agents, lam, mu):.3f} min, "
-                   f"P(wait <= {within}) = {service_level(agents, lam, mu, t):.4f}")
-    else:
-        click.echo("Erlang C: unstable (load >= agents): the queue grows without bound")
-    if theta:
-        a = erlang_a(agents, lam, mu, theta)
-        click.echo(f"Erlang A: P(wait > 0) = {a.p_delay:.4f}, abandoned = {a.p_abandon:.4f}, "
-                   f"mean wait = {a.mean_wait:.3f} min, P(wait <= {within}) = {a.p_wait_le(t):.4f}")
+    try:
+        if agents is None:
+            agents = staff_for_service_level(lam, mu, target, t)
+            how = " (Erlang C: nobody gives up)" if theta else ""
+            click.echo(f"fewest agents for {target * 100:g}% within {within}{how}: {agents}")
+        click.echo(f"offered load {load:.2f} erlangs on {agents} agents (occupancy {load / agents:.1%})")
+        if agents > load:
+            click.echo(f"Erlang C: P(wait > 0) = {erlang_c(agents, load):.4f}, "
+                       f"mean wait = {erlang_c_mean_wait(agents, lam, mu):.3f} min, "
+                       f"P(wait <= {within}) = {service_level(agents, lam, mu, t):.4f}")
+        else:
+            click.echo("Erlang C: unstable (load >= agents): the queue grows without bound")
+        if theta:
+            a = erlang_a(agents, lam, mu, theta)
+            # served within the threshold, as a run's SLA counts it: those who gave up are not
+            click.echo(f"Erlang A: P(wait > 0) = {a.p_delay:.4f}, abandoned = {a.p_abandon:.4f}, "
+                       f"mean wait = {a.mean_wait:.3f} min, served within {within} = {a.p_served_within(t):.4f}")
+    except ValueError as exc:   # e.g. a queue too long to sum over, or no staffing reaching the target
+        fail(f"erlang: {exc}")
 
 
 if __name__ == "__main__":  # pragma: no cover

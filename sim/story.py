@@ -51,7 +51,7 @@ def span(minutes: float) -> str:
     def unit(n: int, word: str) -> str:
         return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
-    if minutes < 1:
+    if minutes < 59.5 / 60:   # under a minute once rounded to the second
         return unit(max(1, round(minutes * 60)), "second")
     if minutes < 59.5:
         return unit(round(minutes), "minute")
@@ -183,7 +183,9 @@ def gap_note(log: MentionLog, i: int, info: RunInfo) -> str:
         late = done - due
         return (f"resolved {span(late)} after the deadline they expected" if late > 0
                 else "resolved within the time they expected")
-    return f"unresolved at the end of the run, {span(max(info.end - due, 0.0))} past the deadline they expected"
+    if info.end > due:
+        return f"unresolved at the end of the run, {span(info.end - due)} past the deadline they expected"
+    return f"unresolved at the end of the run, {span(due - info.end)} before the deadline they expected"
 
 
 def pick(log: MentionLog, info: RunInfo, mention: int | None = None, replication: int | None = None,

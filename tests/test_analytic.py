@@ -263,3 +263,19 @@ def test_erlang_command_prints_the_formulas():
     assert f"fewest agents for 80% within 20s: {staff_for_service_level(2.0, 1 / 6, 0.8, 1 / 3)}" in staffed.output
     bad = CliRunner().invoke(main, ["erlang", "--rate", "120", "--aht", "6m"])
     assert bad.exit_code == 2 and "not a rate" in bad.output
+
+
+def test_erlang_command_counts_those_who_give_up_as_not_served():
+    """With patience, the service level printed is the share served within the threshold, as a
+    run's SLA counts it: customers who gave up waiting are not served in time."""
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    out = CliRunner().invoke(main, ["erlang", "--rate", "120/h", "--aht", "6m", "--agents", "5",
+                                    "--within", "1h", "--patience", "30m"])
+    assert out.exit_code == 0, out.output
+    a = erlang_a(5, 2.0, 1 / 6, 1 / 30)
+    assert a.p_abandon > 0.5                                   # overloaded: most give up
+    assert f"served within 1h = {a.p_served_within(60.0):.4f}" in out.output
+    assert a.p_served_within(60.0) <= 1 - a.p_abandon + 1e-12

@@ -263,9 +263,20 @@ def test_words():
         "Tweeted", "Posted on Facebook", "Commented on Instagram", "Wrote on tiktok"]
     assert [span(m) for m in (0.5, 7.2, 60.0, 135.0, 1440.0, 4380.0)] == [
         "30 seconds", "7 minutes", "1 hour", "2 hours 15 minutes", "1 day", "3 days 1 hour"]
+    assert (span(0.995), span(0.99)) == ("1 minute", "59 seconds")   # 59.7 s rounds to a minute, not "60 seconds"
     assert between(59.9, 61.1) == "2 minutes"   # 00:59 to 01:01 on the clock
     assert clock(START, 1207.9) == "20:07 on Tuesday 6 January" and clock(START, 1207.9, day=False) == "20:07"
     assert (with_article("complaint"), with_article("enquiry"), with_article("noise")) == (
         "a complaint", "an enquiry", "noise")
     log = hand_log(arrival=0.0, resolve_expected_by=10.0)
     assert pick(log, INFO) == 0
+
+
+def test_the_worst_note_says_when_the_deadline_is_still_ahead():
+    """An unresolved customer whose deadline falls after the run's end is not "past" it."""
+    from sim.story import gap_note
+
+    ahead = hand_log(arrival=0.0, resolve_expected_by=INFO.end + 2 * 1440.0)
+    passed = hand_log(arrival=0.0, resolve_expected_by=INFO.end - 90.0)
+    assert gap_note(ahead, 0, INFO) == "unresolved at the end of the run, 2 days before the deadline they expected"
+    assert gap_note(passed, 0, INFO) == "unresolved at the end of the run, 1 hour 30 minutes past the deadline they expected"
