@@ -207,9 +207,11 @@ def expectation_distribution(mentions: MentionLog, scenario, stage: str = "ackno
 
 
 def sla_attainment(mentions: MentionLog, scenario, stage: str = "acknowledge") -> float:
-    """Share served within the SLA time, all replications pooled, counted as the summary's
-    `ack_sla_attainment` (`resolve_…`) is: the answerable mentions served or whose SLA window
-    closed by the horizon, on the SLA's clock (calendar or business hours)."""
+    """Share served within the SLA time, all replications pooled: the answerable mentions
+    served or whose SLA window closed by the horizon, on the SLA's clock (calendar or business
+    hours), decided as the summary's `ack_sla_attainment` (`resolve_…`) decides them. The
+    summary averages each replication's share; pooled, the share can differ in the fourth
+    decimal."""
 
     clock = attainment_clock(scenario)
     a = answerable_mentions(mentions, scenario)
