@@ -184,6 +184,17 @@ CASES = [
     ("name-only-dots", variant({"name": ".."}), "name", ["cannot name an output folder"]),
     ("duration-overflowing", variant({"horizon": "1e306w"}), "horizon", ["finite"]),
     ("rate-overflowing", variant({"arrivals.rate": "1e308/s"}), "arrivals.rate", ["finite"]),
+    # beyond what any run could hold: refused at the key rather than failing in the middle of a run
+    ("horizon-beyond-a-century", variant({"horizon": "6000w"}), "horizon", ["longer than a century"]),
+    ("report-intervals-beyond-count", variant({"report_interval": "0.001s"}), "report_interval",
+     ["more than 10,000,000 intervals"]),
+    ("mentions-beyond-count", variant({"arrivals.rate": "1e12/h"}), "arrivals.rate", ["mentions a replication"]),
+    ("incident-beyond-count", variant({"arrivals.incidents": [{"at": "1d", "mentions": 1e300, "decay": "1h"}]}),
+     "arrivals.incidents.0.mentions", ["less than or equal to 1000000000"]),
+    ("start-out-of-calendar", BASE_TEXT + "start: 9999-12-31T00:00\n", "start", ["between the years 1900 and 2999"]),
+    ("start-a-bare-number", BASE_TEXT + "start: 0\n", "start", ["expected a calendar time"]),
+    ("agents-true", variant({"pools.social.agents": True}), "pools.social.agents", ["whole number"]),
+    ("replications-true", variant({"replications": True}), "replications", ["whole number"]),
     # dates are read by the scenario's checks, not by YAML: a date that does not exist is named
     ("start-date-that-does-not-exist", BASE_TEXT + "start: 2026-02-30\n", "start", ["2026-02-30"]),
     ("respond-to-nothing", variant({"policy": {"respond_to": []}}), "policy.respond_to", ["at least 1"]),

@@ -32,6 +32,10 @@ STAGES = ("acknowledge", "resolve")
 MAX_AGENTS = 100_000        # agents in one pool at one time
 MAX_CONCURRENCY = 100       # conversations one agent works at once
 MIN_CV, MAX_CV = 0.001, 100.0   # a handling time's coefficient of variation (lognormal, gamma)
+MAX_SPAN = 100 * 365.25 * 1440  # minutes of warm-up plus horizon: a century
+MAX_INTERVALS = 10_000_000      # report intervals over warm-up plus horizon
+MAX_MENTIONS = 1e9              # expected mentions of one replication (base rate, one incident)
+YEARS = (1900, 2999)            # the calendar `start` may fall in
 
 
 def _wrap(parse):
@@ -70,6 +74,23 @@ Days = Annotated[
     WithJsonSchema({"type": ["string", "array"], "description": "weekdays: mon-fri, sat-sun, mon,wed, daily"}),
 ]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _whole_number(value):
+    # YAML's `true` would otherwise count as 1 agent (or replication, or seed)
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not true or false")
+    return value
+
+
+def _calendar_time(value):
+    # a bare number would otherwise be read as seconds since 1970
+    if isinstance(value, (bool, int, float)):
+        raise ValueError("expected a calendar time like 2026-01-05T00:00")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole_number)]
 PositiveDuration = Annotated[Duration, Field(gt=0.0)]
 
 
@@ -130,7 +151,7 @@ class Cascades(Section):
 
 class Incident(Section):
     at: str | float = Field(description="offset from minute 0 (`2d 19:00`, `50h`) or calendar time")
-    mentions: float = Field(gt=0, description="expected extra mentions")
+    mentions: float = Field(gt=0, le=MAX_MENTIONS, description="expected extra mentions")
     decay: PositiveDuration = Field(description="mean of the exponential decay of the burst")
     types: dict[str, Share] | None = Field(None, description="type mix of the burst (default: scenario mix)")
     channels: dict[str, Share] | None = Field(None, description="channel mix (default: scenario mix)")
@@ -237,7 +258,7 @@ class Block(Section):
     days: Days = Field(description="weekdays of the block: mon-fri, sat-sun, ...")
     from_: Clock = Field(alias="from", description="start HH:MM")
     to: Clock = Field(description="end HH:MM; earlier than `from` wraps past midnight")
-    agents: int = Field(1, ge=0, le=MAX_AGENTS)
+    agents: Count = Field(1, ge=0, le=MAX_AGENTS)
 
     def intervals(self) -> list[tuple[float, float]]:
         """Minute-of-week intervals; a block wrapping midnight belongs to the day it starts."""
@@ -246,11 +267,11 @@ class Block(Section):
 
 
 class Pool(Section):
-    agents: int | None = Field(None, ge=0, le=MAX_AGENTS, description="constant staffing (else `schedule`)")
+    agents: Count | None = Field(None, ge=0, le=MAX_AGENTS, description="constant staffing (else `schedule`)")
     schedule: list[Block] | None = None
     channels: list[str] | None = Field(None, description="channels served (default: all)")
     stages: list[Literal["acknowledge", "resolve"]] = Field(default_factory=lambda: list(STAGES))
-    concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY, description="conversations one agent works at once")
+    concurrency: Count = Field(1, ge=1, le=MAX_CONCURRENCY, description="conversations one agent works at once")
     cost_per_hour: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
@@ -348,9 +369,9 @@ class Scenario(Section):
     description: str = ""
     horizon: PositiveDuration = Field(description="simulated time after the warm-up")
     warmup: Duration = Field(0.0, ge=0)
-    replications: int = Field(10, ge=1)
-    seed: int = Field(0, ge=0)
-    start: datetime = Field(datetime(2026, 1, 5), description="calendar time of minute 0")
+    replications: Count = Field(10, ge=1)
+    seed: Count = Field(0, ge=0)
+    start: Annotated[datetime, BeforeValidator(_calendar_time)] = Field(datetime(2026, 1, 5), description="calendar time of minute 0")
     report_interval: PositiveDuration = 60.0
     arrivals: Arrivals
     expectations: Expectations = Field(default_factory=Expectations)
@@ -450,8 +471,19 @@ class Scenario(Section):
                 raise _at(("arrivals", "incidents", i, "at"), str(exc)) from None
             if offset < 0:
                 raise _at(("arrivals", "incidents", i, "at"), f"'{incident.at}' is before minute 0 (start {self.start.isoformat()})")
-        if self.warmup + self.horizon > 0 and self.report_interval > self.horizon + self.warmup:
+        span = self.warmup + self.horizon
+        if span > 0 and self.report_interval > span:
             raise _at(("report_interval",), "longer than warm-up plus horizon")
+        if span > MAX_SPAN:
+            raise _at(("horizon",), "warm-up plus horizon longer than a century")
+        if span / self.report_interval > MAX_INTERVALS:
+            raise _at(("report_interval",), f"more than {MAX_INTERVALS:,} intervals over warm-up plus horizon; "
+                                            "choose a longer interval")
+        if not YEARS[0] <= self.start.year <= YEARS[1]:
+            raise _at(("start",), f"expected a calendar time between the years {YEARS[0]} and {YEARS[1]}")
+        if self.arrivals.rate * span > MAX_MENTIONS:
+            raise _at(("arrivals", "rate"), f"about {self.arrivals.rate * span:.3g} mentions a replication; "
+                                            f"caresim simulates up to {MAX_MENTIONS:.0e}")
         return self
 
     def stages_needed(self) -> tuple[str, ...]:
