@@ -348,6 +348,8 @@ def animate(run_dir, output, replication, fps, hours):
         fail(f"animate: {exc}")
     except AnimationError as exc:
         fail(f"animate: {run_dir}: {exc}")
+    except OSError as exc:              # the GIF's folder cannot be made or written
+        fail(f"animate: {out}: cannot write it ({exc.strerror or exc.__class__.__name__})", code=1)
     click.echo(f"wrote {out} ({frames} frames)")
 
 

@@ -57,19 +57,31 @@ def read_info(folder: Path) -> RunInfo:
         raise RunFolderError(f"{folder}: no scenario.yaml (is this a caresim run folder?)")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RunFolderError(f"{path}: cannot read it: {exc}") from exc
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise RunFolderError(f"{path}: cannot read it ({problem})") from exc
+    try:
+        return _info(doc, folder, path)
+    except (AttributeError, TypeError) as exc:   # a section that is not a mapping, a list that is not one
+        raise RunFolderError(f"{path}: not a scenario as caresim writes it ({exc})") from exc
+
+
+def _info(doc: dict, folder: Path, path: Path) -> RunInfo:
     start = doc.get("start", "2026-01-05T00:00:00")
     try:
         start = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
     except ValueError as exc:
         raise RunFolderError(f"{path}: start: expected a calendar time, got {start!r}") from exc
+    if not 1900 <= start.year <= 2999:   # the years a scenario may start in
+        raise RunFolderError(f"{path}: start: expected a calendar time between the years 1900 and 2999, got {start!r}")
     arrivals, policy = doc.get("arrivals") or {}, doc.get("policy") or {}
     names = {"types": list(arrivals.get("types") or {}), "channels": list(arrivals.get("channels") or {})}
     for incident in arrivals.get("incidents") or []:
         for key in names:
             names[key] += [n for n in incident.get(key) or {} if n not in names[key]]
     respond = policy.get("respond_to")
+    if respond is not None and not (isinstance(respond, list) and all(isinstance(t, str) for t in respond)):
+        raise RunFolderError(f"{path}: policy.respond_to: expected a list of types, got {respond!r}")
     return RunInfo(
         name=str(doc.get("name", Path(folder).name)),
         start=start.replace(tzinfo=None),
@@ -106,6 +118,9 @@ def _rows(path: Path, expected: tuple[str, ...], hint: str) -> tuple[list[str], 
     missing = [c for c in expected if c not in header]
     if missing:
         raise RunFolderError(f"{path}: missing columns {', '.join(missing)}")
+    for line, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise RunFolderError(f"{path}: line {line}: {len(row)} fields where the header has {len(header)}")
     return header, rows
 
 

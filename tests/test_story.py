@@ -200,6 +200,55 @@ def test_a_run_without_mentions_csv_is_a_clear_error(tmp_path_factory):
     assert missing.exit_code == 2 and "no scenario.yaml" in missing.output
 
 
+BROKEN_SCENARIO_FILES = {
+    "a-list": "- name: x\n",
+    "arrivals-not-a-mapping": "name: x\narrivals: hello\n",
+    "incident-not-a-mapping": "name: x\narrivals: {incidents: [boom]}\n",
+    "respond-to-a-number": "name: x\npolicy: {respond_to: 5}\n",
+    "a-date-that-does-not-exist": "name: x\nstart: 2026-13-45\n",
+    "a-year-out-of-range": "name: x\nstart: 9999-12-30T00:00\n",
+    "not-yaml": "name: [x\n",
+}
+
+
+@pytest.mark.parametrize("command", ["story", "animate"])
+@pytest.mark.parametrize("case", sorted(BROKEN_SCENARIO_FILES))
+def test_a_hand_edited_run_folder_is_one_line(realtime, tmp_path, command, case):
+    """A run folder whose scenario.yaml was edited into something caresim does not write: one
+    line naming the file, exit 2, no traceback."""
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(realtime, folder)
+    (folder / "scenario.yaml").write_text(BROKEN_SCENARIO_FILES[case], encoding="utf-8")
+    result = CliRunner().invoke(main, [command, str(folder)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(folder / "scenario.yaml") in lines[0], result.output
+
+
+@pytest.mark.parametrize("name, command", [("mentions.csv", "story"), ("timeseries.csv", "animate")])
+def test_a_short_row_is_named_by_its_line(realtime, tmp_path, name, command):
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(realtime, folder)
+    lines = (folder / name).read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].split(",")[0]
+    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, [command, str(folder)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert f"{name}: line 3: 1 fields" in result.output
+
+
+def test_an_animation_that_cannot_be_written_is_one_line(realtime, tmp_path):
+    blocker = tmp_path / "plain_file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["animate", str(realtime), "-o", str(blocker / "queue.gif"), "--hours", "2"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "cannot write it" in result.output and "Traceback" not in result.output
+
+
 def test_mentions_csv_reads_back_as_the_log(realtime):
     log = read_mentions(realtime)
     table = rows(realtime)
