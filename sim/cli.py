@@ -268,13 +268,10 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
             result = compare_scenarios([s for _, s in loaded], replications=replications, seed=seed,
                                        workers=workers or usable_cores(), labels=labels, on_done=done, dask=dask,
                                        keep_mentions=not no_mentions, breakdowns=not no_report)
-        except RunawayArrivals as exc:
+        except (RunawayArrivals, ReplicationFailed) as exc:
             bar.close()
             path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")
-            fail(f"{path}: arrivals.cascades: {exc}", code=1)
-        except ReplicationFailed as exc:
-            bar.close()
-            fail(f"compare: {exc}", code=1)
+            fail(f"{path}: arrivals.cascades: {exc}" if isinstance(exc, RunawayArrivals) else f"{path}: {exc}", code=1)
         except (OSError, RuntimeError, ValueError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
             bar.close()
             fail(executor_failed("compare", dask, exc), code=1)

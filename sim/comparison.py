@@ -160,7 +160,7 @@ def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed
     its address, or "local"). With `keep_mentions=False` no scenario keeps its records: the
     statistics stream (quantiles within 0.6 %) and, with `breakdowns`, what the report needs is
     tallied."""
-    from .runner import RunawayArrivals, run
+    from .runner import ReplicationFailed, RunawayArrivals, run
 
     if len(scenarios) < 2:
         raise ValueError("a comparison needs at least two scenarios")
@@ -174,8 +174,8 @@ def compare(scenarios: Sequence[Scenario], replications: int | None = None, seed
         try:
             results.append(run(scenario, replications=n, seed=seed, workers=workers, on_done=done, dask=dask,
                                keep_mentions=keep_mentions, breakdowns=breakdowns))
-        except RunawayArrivals as exc:
-            exc.label = label  # which scenario ran away
+        except (RunawayArrivals, ReplicationFailed) as exc:
+            exc.label = label  # which scenario ran away or failed
             raise
     return Comparison(tuple(labels), tuple(results), seed, n)
 

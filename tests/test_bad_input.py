@@ -457,3 +457,28 @@ def test_a_dask_address_that_is_no_address_is_one_line(tmp_path):
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "--dask nonsense" in lines[0]
+
+
+def test_a_replication_failing_in_a_comparison_names_its_file(tmp_path, monkeypatch):
+    """A replication that raises during `compare` is reported with the file of its scenario."""
+    import sim.runner
+
+    real = sim.runner.simulate
+
+    def failing_for_b(scenario, *args, **kwargs):
+        if scenario.name == "b":
+            raise ArithmeticError("boom")
+        return real(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(sim.runner, "simulate", failing_for_b)
+    files = []
+    for name in ("a", "b"):
+        doc = copy.deepcopy(BASE)
+        doc.update(name=name, horizon="2h")
+        files.append(tmp_path / f"{name}.yaml")
+        files[-1].write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(main, ["compare", *map(str, files), "-o", str(tmp_path / "out"), "--workers", "1",
+                                       "--replications", "1", "--no-report", "-q"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {files[1]}: ") and "boom" in lines[0]
