@@ -137,7 +137,7 @@ class BreakdownTally:
         for stage, done, due in STAGES:
             breached = a[f"{stage}_breached"]
             flags |= breached.astype(np.int64) << FLAGS.index(f"{stage}_hits")
-            flags |= expectation_decided(breached, a[done], a[due]).astype(np.int64) << FLAGS.index(f"{stage}_decided")
+            flags |= expectation_decided(breached, a[due], self._scenario.end).astype(np.int64) << FLAGS.index(f"{stage}_decided")
         bins = LogHistogram.bins(ack_done[acked] - arrival[acked])
         self.hours.add(hour_of_day(arrival, self.start), flags, acked, bins)
         self.week_hours.add(hour_of_week(arrival, self.start), flags, acked, bins)

@@ -63,8 +63,9 @@ def shares(hits: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
 
 
-def breach_rates(log: MentionLog, groups: np.ndarray, size: int) -> BreachRates:
-    """Breach rates of the mentions of `log` by group (`groups[i]` in `0..size-1`).
+def breach_rates(log: MentionLog, groups: np.ndarray, size: int, end: float) -> BreachRates:
+    """Breach rates of the mentions of `log` by group (`groups[i]` in `0..size-1`), for a run
+    ending at `end` (minutes).
 
     Decided and breached as the summary counts them (`expectation_decided`).
     """
@@ -72,8 +73,7 @@ def breach_rates(log: MentionLog, groups: np.ndarray, size: int) -> BreachRates:
     out = []
     for stage in ("ack", "resolve"):
         breached = np.asarray(log[f"{stage}_breached"], dtype=bool)
-        decided = expectation_decided(breached, np.asarray(log[f"{stage}_done"], dtype=float),
-                                      np.asarray(log[f"{stage}_expected_by"], dtype=float))
+        decided = expectation_decided(breached, np.asarray(log[f"{stage}_expected_by"], dtype=float), end)
         hits, counts = breaches_by_group(groups, breached, decided, size)
         out.append((shares(hits, counts), counts))
     (ack, ack_n), (res, res_n) = out
@@ -110,7 +110,7 @@ def breach_rate_by_hour(mentions: MentionLog, scenario) -> HourlyBreaches:
     """
     log = answerable_mentions(mentions, scenario)
     hours = hour_of_day(log["arrival"], scenario.start)
-    rates = breach_rates(log, hours, 24)
+    rates = breach_rates(log, hours, 24, scenario.end)
     return HourlyBreaches(HOURS.copy(), rates.ack_rate, rates.resolve_rate, np.bincount(hours, minlength=24),
                           rates.ack_counts, rates.resolve_counts)
 
@@ -339,7 +339,8 @@ class GroupStats:
     ack_time_p90: np.ndarray
 
 
-def _group_stats(log: MentionLog, groups: np.ndarray, keys: tuple[str, ...], labels: tuple[str, ...]) -> GroupStats:
+def _group_stats(log: MentionLog, groups: np.ndarray, keys: tuple[str, ...], labels: tuple[str, ...],
+                 end: float) -> GroupStats:
     groups = np.asarray(groups, dtype=np.int64)
     size = len(keys)
     ack_done = np.asarray(log["ack_done"], dtype=float)
@@ -347,7 +348,7 @@ def _group_stats(log: MentionLog, groups: np.ndarray, keys: tuple[str, ...], lab
     count = np.bincount(groups, minlength=size)
     acked = np.bincount(groups[np.isfinite(ack_done)], minlength=size)
     acknowledged = shares(acked, count)
-    rates = breach_rates(log, groups, size)
+    rates = breach_rates(log, groups, size, end)
     p50, p90 = (np.array([quantile(ack_time[groups == g], q) for g in range(size)]) for q in (0.5, 0.9))
     return GroupStats(tuple(keys), tuple(labels), count.astype(np.int64), acknowledged,
                       rates.ack_rate, rates.resolve_rate, p50, p90)
@@ -357,16 +358,16 @@ def by_follower_tier(mentions: MentionLog, scenario) -> GroupStats:
     """Service by the author's follower tier (< 1k, 1k–10k, 10k–100k, ≥ 100k)."""
 
     log = answerable_mentions(mentions, scenario)
-    return _group_stats(log, follower_tier(log["followers"]), FOLLOWER_TIERS, tier_labels())
+    return _group_stats(log, follower_tier(log["followers"]), FOLLOWER_TIERS, tier_labels(), scenario.end)
 
 
 def by_channel(mentions: MentionLog, scenario) -> GroupStats:
     """Service by channel, in the log's channel order."""
     log = answerable_mentions(mentions, scenario)
-    return _group_stats(log, np.asarray(log["channel"]), mentions.channels, mentions.channels)
+    return _group_stats(log, np.asarray(log["channel"]), mentions.channels, mentions.channels, scenario.end)
 
 
 def by_type(mentions: MentionLog, scenario) -> GroupStats:
     """Service by true mention type, in the log's type order (types not answered: count 0)."""
     log = answerable_mentions(mentions, scenario)
-    return _group_stats(log, np.asarray(log["type"]), mentions.types, mentions.types)
+    return _group_stats(log, np.asarray(log["type"]), mentions.types, mentions.types, scenario.end)

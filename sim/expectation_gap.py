@@ -47,7 +47,7 @@ def hour_of_week(times: np.ndarray, start) -> np.ndarray:
 def breach_rate_by_hour_of_week(mentions: MentionLog, scenario) -> HourOfWeekBreaches:
     """Acknowledgement and resolution breach rates by hour of the week of arrival."""
     log = mentions.select(answerable(mentions, scenario))
-    return breach_rates(log, hour_of_week(log["arrival"], scenario.start), HOURS_OF_WEEK)
+    return breach_rates(log, hour_of_week(log["arrival"], scenario.start), HOURS_OF_WEEK, scenario.end)
 
 
 def hardest_hour(rates: np.ndarray, counts: np.ndarray, min_count: int = MIN_HOUR_MENTIONS,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import math
+
 import numpy as np
 import pytest
 
@@ -43,16 +45,17 @@ def test_hour_of_day_counts_from_the_calendar_start():
 def test_breach_rate_by_hour_counts_decided_answerable_mentions():
     # start 06:30: arrivals at minute 0 and 20 fall in hour 6, 40 and 50 in hour 7, 1440 + 40 in
     # hour 7. Row 4 is noise (not answered): left out. Row 1 is undecided for acknowledgement (not
-    # acknowledged, deadline not passed) and row 2 for resolution; row 5 is mis-triaged and ignored.
+    # acknowledged, deadline after the end at 2880) and row 2 for resolution; row 5 is mis-triaged
+    # and ignored.
     log = make_log(
         types=("complaint", "noise"),
         arrival=[0.0, 20.0, 40.0, 1480.0, 50.0, 45.0],
         type=[0, 0, 0, 0, 1, 0],
         ack_done=[70.0, NAN, 45.0, 1490.0, 55.0, NAN],
-        ack_expected_by=[60.0, 80.0, 100.0, 1500.0, 60.0, 50.0],
+        ack_expected_by=[60.0, 3000.0, 100.0, 1500.0, 60.0, 50.0],
         ack_breached=[1, 0, 0, 0, 1, 1],
         resolve_done=[100.0, NAN, NAN, 1600.0, NAN, NAN],
-        resolve_expected_by=[200.0, 30.0, 2000.0, 1550.0, 60.0, 100.0],
+        resolve_expected_by=[200.0, 30.0, 3000.0, 1550.0, 60.0, 100.0],
         resolve_breached=[0, 1, 0, 1, 1, 1],
         outcome=[RESOLVED, OPEN, ACKED, RESOLVED, IGNORED, IGNORED],
     )
@@ -166,9 +169,10 @@ def test_report_tables_agree_with_the_summary_on_a_run():
     log, summary = result.mentions, result.summary
     a = log.select(answerable(log, sc))
     for stage in ("ack", "resolve"):
-        # the summary's rule, written out: a breach counts once the expectation is decided
+        # the summary's rule, written out: a breach counts once the expectation is decided,
+        # its deadline fallen by the end of the run
         breached = np.asarray(a[f"{stage}_breached"])
-        decided = breached | (a[f"{stage}_done"] <= a[f"{stage}_expected_by"])
+        decided = breached | (a[f"{stage}_expected_by"] <= sc.end)
         assert (~decided).any() and breached[decided].mean() == pytest.approx(summary[f"{stage}_breach_rate"]["mean"])
         for table in (breakdowns.breach_rate_by_hour(log, sc), breach_rate_by_hour_of_week(log, sc)):
             rate, counts = getattr(table, f"{stage}_rate"), getattr(table, f"{stage}_counts")
@@ -238,7 +242,7 @@ def fairness_scenario():
 def fairness_log(replication: int = 0) -> MentionLog:
     """Eight mentions, all arriving at 0. Row 4 is noise (not answered: left out everywhere);
     row 1's resolution and row 5's acknowledgement and resolution are undecided (not served,
-    deadline not passed); row 2 is a praise mention mis-triaged and ignored."""
+    deadline after the end of the run at 2880); row 2 is a praise mention mis-triaged and ignored."""
     return make_log(
         channels=CHANNELS, types=TYPES,
         replication=np.full(8, replication),
@@ -247,10 +251,10 @@ def fairness_log(replication: int = 0) -> MentionLog:
         type=[0, 0, 2, 0, 1, 0, 2, 0],
         channel=[0, 1, 0, 0, 0, 1, 1, 0],
         ack_done=[10.0, 90.0, NAN, 20.0, 3.0, NAN, 5.0, 45.0],
-        ack_expected_by=[60.0, 60.0, 30.0, 60.0, 60.0, 2000.0, 60.0, 30.0],
+        ack_expected_by=[60.0, 60.0, 30.0, 60.0, 60.0, 3000.0, 60.0, 30.0],
         ack_breached=np.array([0, 1, 1, 0, 0, 0, 0, 1], dtype=bool),
         resolve_done=[100.0, NAN, NAN, 400.0, NAN, NAN, 50.0, NAN],
-        resolve_expected_by=[1000.0, 1000.0, 500.0, 300.0, 100.0, 3000.0, 100.0, 100.0],
+        resolve_expected_by=[1000.0, 3000.0, 500.0, 300.0, 100.0, 3000.0, 100.0, 100.0],
         resolve_breached=np.array([0, 0, 1, 1, 1, 0, 0, 1], dtype=bool),
         outcome=[RESOLVED, ACKED, IGNORED, RESOLVED, IGNORED, OPEN, RESOLVED, ACKED],
     )
@@ -453,3 +457,31 @@ def test_arrivals_by_origin_is_a_mean_per_replication():
     np.testing.assert_array_equal(counts, [[1.0, 0.0], [0.5, 0.5], [0.0, 0.5]])   # 25.0 is past the end
     np.testing.assert_array_equal(breakdowns.arrivals_by_origin(log, np.array([0.0, 30.0]), 4),
                                   [[0.75], [0.5], [0.25]])
+
+
+def test_only_closed_windows_and_fallen_deadlines_count():
+    """Attainment and breach rates count a mention once its SLA window closed, or its deadline
+    fell, by the horizon: a mention served early near the end counts neither way, like one still
+    waiting there, so the end of a run flatters nothing."""
+    from sim.metrics import expectation_decided, sla_met
+
+    sc = scenario()                                  # ends at 2880; acknowledgement SLA 1 h
+    log = make_log(arrival=[100.0, 2850.0, 2850.0], ack_done=[130.0, 2855.0, NAN],
+                   ack_expected_by=[160.0, 2900.0, 2900.0], ack_breached=[False, False, False])
+    met, decided = sla_met(log, sc, "ack")
+    assert decided.tolist() == [True, False, False] and met.tolist() == [True, False, False]
+    assert expectation_decided(np.asarray(log["ack_breached"]), np.asarray(log["ack_expected_by"]),
+                               sc.end).tolist() == [True, False, False]
+
+
+def test_a_run_shorter_than_the_sla_window_reports_no_attainment():
+    """A 2-day run cannot tell whether any resolution met a 72-hour SLA: no figure, not 100 %,
+    with the records kept or streamed."""
+    from sim.runner import run
+
+    sc = parse_scenario({"name": "short", "horizon": "2d", "arrivals": {"rate": "20/h"},
+                         "sla": {"resolve": {"within": "72h", "target": 0.8}}, "pools": {"social": {"agents": 2}}})
+    for keep in (True, False):
+        summary = run(sc, replications=2, keep_mentions=keep).summary
+        assert math.isnan(summary["resolve_sla_attainment"]["mean"])
+        assert 0.5 < summary["ack_sla_attainment"]["mean"] <= 1.0

@@ -34,10 +34,13 @@ NAMES = [f.stem for f in FILES]
 OUT = {name: k for k, name in enumerate(OUTCOMES)}
 DAY = 1440.0
 
-# Horizon of the shortened runs, in days (warm-up 0). The outages (shipped and reference) happen
-# on day 2 at 19:00, so their runs cover the evening and night after them; the intern's brand is
-# so small that two days would hold only a handful of complaints.
-HORIZON_DAYS = {"viral_outage": 3.5, "viral_outage_no_loop": 3.5, "reference": 3.5, "marketing_intern": 14}
+# Horizon of the shortened runs, in days (warm-up 0): 3.5 by default, so that the 72-hour
+# resolution SLA window of the first half-day's mentions closes within the run (a shorter run
+# cannot tell whether any resolution met it). The outages (shipped and reference) happen on day 2
+# at 19:00, so their runs cover the evening and night after them; the intern's brand is so small
+# that a few days would hold only a handful of complaints.
+SHORT_DAYS = 3.5
+HORIZON_DAYS = {"marketing_intern": 14}
 
 
 # every scenario file that must run: the shipped ones, then the shared examples
@@ -64,7 +67,7 @@ def test_validate_command_accepts_the_folder():
 @lru_cache(maxsize=None)
 def shortened_run(path: Path):
     scenario = load_scenario(path)
-    days = HORIZON_DAYS.get(path.stem, 2)
+    days = HORIZON_DAYS.get(path.stem, SHORT_DAYS)
     short = scenario.model_copy(update={"horizon": days * DAY, "warmup": 0.0})
     return short, run(short, replications=2, seed=1)
 
@@ -119,7 +122,7 @@ def shortened_file(path: Path, folder: Path) -> Path:
     """A copy of the file, as written but for its horizon (and no warm-up), like `shortened_run`:
     the command reads the text users have, comments, quoting and all."""
     text = path.read_text(encoding="utf-8")
-    text, n = re.subn(r"(?m)^horizon:.*$", f"horizon: {HORIZON_DAYS.get(path.stem, 2) * DAY:g}m", text)
+    text, n = re.subn(r"(?m)^horizon:.*$", f"horizon: {HORIZON_DAYS.get(path.stem, SHORT_DAYS) * DAY:g}m", text)
     assert n == 1, "one top-level horizon"
     text = re.sub(r"(?m)^warmup:.*$", "warmup: 0", text)
     copy = folder / path.name
