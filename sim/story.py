@@ -105,8 +105,13 @@ def tell(log: MentionLog, i: int, info: RunInfo) -> Story:
 
     said = [f"{channel_verb(channel)} at {clock(start, arrival)} with {followers:,} "
             f"follower{'s' * (followers != 1)} — {with_article(kind)}."]
-    if origin == "cascade" and int(row["parent_id"]) >= 0:
-        said.append(f"It was a follow-on of mention {int(row['parent_id'])} in a viral cascade.")
+    parent = int(row["parent_id"])
+    if origin == "cascade" and parent >= 0:
+        # a parent from the warm-up is not in the records: say so rather than name a missing id
+        same_run = np.asarray(log["replication"]) == row["replication"]
+        source = (f"mention {parent}" if ((np.asarray(log["id"]) == parent) & same_run).any()
+                  else f"a mention of the warm-up (id {parent})")
+        said.append(f"It was a follow-on of {source} in a viral cascade.")
     elif origin == "incident":
         said.append("It came in the burst of mentions after an incident.")
     if outcome == "ignored":

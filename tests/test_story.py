@@ -303,8 +303,13 @@ def test_other_channels_and_cascades_by_hand():
                    ack_expected_by=180.0, resolve_expected_by=600.0, outcome=OUTCOMES.index("open"))
     text = tell(log, 0, INFO).text()
     assert text.startswith("Wrote on forum at 01:00 on Tuesday 6 January with 1 follower — praise.")
-    assert "follow-on of mention 7 in a viral cascade" in text
+    # mention 7 is not in the records: it arrived in the warm-up
+    assert "follow-on of a mention of the warm-up (id 7) in a viral cascade" in text
     assert "ended at 00:00 on Tuesday 13 January" in text
+    pair = MentionLog.concat([hand_log(id=7, arrival=30.0), log])
+    assert "follow-on of mention 7 in a viral cascade" in tell(pair, 1, INFO).text()
+    elsewhere = MentionLog.concat([hand_log(id=7, arrival=30.0, replication=1), log])
+    assert "warm-up (id 7)" in tell(elsewhere, 1, INFO).text()   # another replication's mention 7
 
 
 def test_words():
