@@ -163,13 +163,23 @@ class Result(RunResult):
         """The report's acknowledgement-time against customer-expectation figure."""
         from .report.plots import ack_vs_expectation_figure
 
-        return ack_vs_expectation_figure(self.mentions, self.scenario)
+        return ack_vs_expectation_figure(self._breakdowns(), self.scenario)
 
     def plot_breach_by_hour(self):
         """The report's breach-rate-by-hour-of-day figure."""
         from .report.plots import breach_by_hour_figure
 
-        return breach_by_hour_figure(self.mentions, self.scenario)
+        return breach_by_hour_figure(self._breakdowns(), self.scenario)
+
+    def _breakdowns(self):
+        """The records, else the tally, the report's breakdowns come from (every replication
+        counted)."""
+        from .breakdown_tally import run_breakdowns
+
+        found = run_breakdowns(self)
+        if found is None:
+            raise ValueError("this run kept neither its records nor a tally of them (breakdowns=False)")
+        return found
 
     def write(self, out_dir: str | os.PathLike | None = None, report: bool = True) -> Path:
         """Write the run's files (summary.json, mentions.csv, …, report.html), as `caresim run` does."""

@@ -25,7 +25,7 @@ from .expectation_gap import HOURS_OF_WEEK, breach_rate_by_hour_of_week, hour_of
 from .metrics import FOLLOWER_TIERS, LogHistogram, attainment_clock, expectation_decided, follower_tier, sla_met
 from .records import MentionLog
 
-STAGES = (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by"))
+STAGES = (("ack", "ack_expected_by"), ("resolve", "resolve_expected_by"))   # stage, its deadline column
 # the columns `add` reads
 COLUMNS = ("arrival", "ack_done", "resolve_done", "ack_expected_by", "resolve_expected_by",
            "ack_breached", "resolve_breached", "followers", "channel", "type")
@@ -134,7 +134,7 @@ class BreakdownTally:
         arrival, ack_done = a["arrival"], a["ack_done"]
         acked = ~np.isnan(ack_done)
         flags = acked.astype(np.int64)
-        for stage, done, due in STAGES:
+        for stage, due in STAGES:
             breached = a[f"{stage}_breached"]
             flags |= breached.astype(np.int64) << FLAGS.index(f"{stage}_hits")
             flags |= expectation_decided(breached, a[due], self._scenario.end).astype(np.int64) << FLAGS.index(f"{stage}_decided")
@@ -271,6 +271,13 @@ def breakdown_source(result) -> MentionLog | BreakdownTally | None:
     """A run's records, else its tally (`--no-mentions`), else None: what its breakdowns come from."""
     records = kept_records(result)
     return records if records is not None else getattr(result, "breakdown", None)
+
+
+def run_breakdowns(result) -> Breakdowns | None:
+    """What a run's breakdowns are read from (its records, else its tally), every replication
+    counted, one without a single mention too; None if the run kept neither."""
+    source = breakdown_source(result)
+    return None if source is None else breakdowns_of(source, result.scenario, len(result.replications))
 
 
 def hourly_breakdown(source: MentionLog | Breakdowns, scenario) -> tuple[HourlyBreaches, int]:

@@ -5,8 +5,8 @@ and returns plain NumPy arrays, so it can be checked on a hand-made log. No plot
 
 Populations are the summary metrics' (`sim.metrics`), so a plot and its summary metric agree:
 the mentions the company means to answer (true type in `policy.respond_to`); a breach rate
-counts those whose expectation is decided (breached, or served by the deadline), an SLA share
-those served or whose SLA window closed by the horizon. A distribution of times counts every
+counts those whose deadline fell by the horizon, an SLA share those whose SLA window closed by
+it (`sim.metrics.expectation_decided`, `sla_met`). A distribution of times counts every
 answerable mention, so one never acknowledged within the horizon counts as not acknowledged
 and the distribution tops out at the share acknowledged, not at 100 %.
 
@@ -207,9 +207,9 @@ def expectation_distribution(mentions: MentionLog, scenario, stage: str = "ackno
 
 
 def sla_attainment(mentions: MentionLog, scenario, stage: str = "acknowledge") -> float:
-    """Share served within the SLA time, all replications pooled: the answerable mentions
-    served or whose SLA window closed by the horizon, on the SLA's clock (calendar or business
-    hours), decided as the summary's `ack_sla_attainment` (`resolve_…`) decides them. The
+    """Share served within the SLA time, all replications pooled: among the answerable mentions
+    whose SLA window closed by the horizon, on the SLA's clock (calendar or business hours), as
+    the summary's `ack_sla_attainment` (`resolve_…`) counts them. The
     summary averages each replication's share; pooled, the share can differ in the fourth
     decimal."""
 
@@ -325,7 +325,7 @@ class GroupStats:
 
     Over the mentions the company means to answer (true type in `policy.respond_to`, as the
     summary metrics): a complaint mis-triaged as noise counts, noise left alone does not. A
-    breach rate counts the mentions whose expectation is decided (served, or deadline passed);
+    breach rate counts the mentions whose deadline fell by the end of the run;
     times to acknowledge are over the mentions acknowledged.
     """
 

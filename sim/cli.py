@@ -212,7 +212,7 @@ def run(scenarios, output, replications, seed, workers, dask, no_mentions, no_re
             except ReplicationFailed as exc:
                 bar.close()
                 fail(f"{path}: {exc}", code=1)
-            except (OSError, RuntimeError, ValueError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
+            except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
                 bar.close()
                 fail(executor_failed(path, dask, exc), code=1)
             bar.set_label(f"{scenario.name}: writing outputs")
@@ -272,7 +272,7 @@ def compare(scenarios, output, replications, seed, workers, dask, no_report, all
             bar.close()
             path = dict(zip(labels, (p for p, _ in loaded))).get(getattr(exc, "label", None), "compare")
             fail(f"{path}: arrivals.cascades: {exc}" if isinstance(exc, RunawayArrivals) else f"{path}: {exc}", code=1)
-        except (OSError, RuntimeError, ValueError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
+        except (OSError, RuntimeError) as exc:   # e.g. a Dask scheduler that cannot be reached, or no address
             bar.close()
             fail(executor_failed("compare", dask, exc), code=1)
         bar.set_label("writing outputs")

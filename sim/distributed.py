@@ -82,7 +82,11 @@ def _run(task_fn: Callable, spool, tasks: list, address: str, workers: int, done
                                    dashboard_address=None, preload=[task_fn.__module__])
         client = Client(cluster, direct_to_workers=True)
     else:
-        cluster, client = None, Client(address)
+        cluster = None
+        try:
+            client = Client(address)
+        except ValueError as exc:   # not an address Dask reads: no port, an unknown protocol
+            raise RuntimeError(f"not a Dask scheduler address ({exc})") from None
         if client.direct_to_workers is None:   # not set in the Dask configuration
             client.direct_to_workers = _workers_answer(client)
     if cluster is not None or _workers_share_files(client, spool.folder):

@@ -5,8 +5,8 @@ hour that hurts most), a deterministic sample of customers for the trainer's tim
 each mention's resolution gap (for `caresim story --worst`). No plotting here.
 
 Populations follow the summary metrics (`sim.metrics`): the mentions the company means to answer
-(true type in `policy.respond_to`), and for a breach rate those whose expectation is decided
-(served, or deadline passed), so the hourly rates pooled with their counts give the summary's
+(true type in `policy.respond_to`), and for a breach rate those whose deadline fell by the end
+of the run, so the hourly rates pooled with their counts give the summary's
 `ack_breach_rate`.
 """
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Shares and rates are over the mentions the company means to answer (true type in
 `policy.respond_to`): a complaint mis-triaged as noise counts against the team, noise left alone
-does not. A mention still undecided at the horizon (its deadline not yet passed, not yet served)
-is left out of breach rates and SLA attainment rather than counted either way.
+does not. A mention whose deadline (or SLA window) is still ahead at the horizon is left out of
+breach rates (SLA attainment) rather than counted either way, served or not.
 """
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ class MentionStats:
             if self.clock is not None:
                 self._ratio(f"{stage}_sla_business_hours", *sla_met(a, sc, stage, self.clock))
         labels = {"tier": follower_tier(a["followers"]), "channel": a["channel"], "type": self.type_group[a["type"]]}
-        for stage, col, due in (("ack", "ack_done", "ack_expected_by"), ("resolve", "resolve_done", "resolve_expected_by")):
+        for stage, due in (("ack", "ack_expected_by"), ("resolve", "resolve_expected_by")):
             flags = a[f"{stage}_breached"]
             decided = expectation_decided(flags, a[due], sc.end)
             self._ratio(f"{stage}_breach_rate", flags, decided)

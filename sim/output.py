@@ -103,8 +103,8 @@ def replaceable(out_dir: Path) -> bool:
 
 def not_replaceable(out_dir: Path) -> str:
     """Why outputs may not go to `out_dir` (see `replaceable`)."""
-    return (f"{out_dir}: exists and is not a caresim output folder (it holds other files, and writing "
-            "there would replace them); choose another -o folder, or empty it first")
+    return (f"{out_dir}: exists and is not a caresim output folder (it holds other files, or is the "
+            "working folder, and writing there would replace it); choose another -o folder")
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import yaml
 
 from .records import (BOOL_COLUMNS, CSV_COLUMNS, SERIES_COLUMNS, TIME_COLUMNS, MentionLog, TimeSeries,
                       category_names)
+from .scenario.models import YEARS
 from .scenario.units import parse_duration
 
 
@@ -58,7 +59,7 @@ def read_info(folder: Path) -> RunInfo:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as exc:
-        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        problem = getattr(exc, "problem", None) or (str(exc) if isinstance(exc, ValueError) else exc.__class__.__name__)
         raise RunFolderError(f"{path}: cannot read it ({problem})") from exc
     try:
         return _info(doc, folder, path)
@@ -72,8 +73,9 @@ def _info(doc: dict, folder: Path, path: Path) -> RunInfo:
         start = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
     except ValueError as exc:
         raise RunFolderError(f"{path}: start: expected a calendar time, got {start!r}") from exc
-    if not 1900 <= start.year <= 2999:   # the years a scenario may start in
-        raise RunFolderError(f"{path}: start: expected a calendar time between the years 1900 and 2999, got {start!r}")
+    if not YEARS[0] <= start.year <= YEARS[1]:   # the years a scenario may start in
+        raise RunFolderError(f"{path}: start: expected a calendar time between the years {YEARS[0]} and "
+                             f"{YEARS[1]}, got {start!r}")
     arrivals, policy = doc.get("arrivals") or {}, doc.get("policy") or {}
     names = {"types": list(arrivals.get("types") or {}), "channels": list(arrivals.get("channels") or {})}
     for incident in arrivals.get("incidents") or []:

@@ -260,6 +260,9 @@ def test_runs_nobody_wrote_in_count_in_the_mentions_per_run():
         breakdowns = _breakdowns(result)
         assert breakdowns.replications == 8
         assert breakdowns.group_stats("channel").count.sum() == answered > 0
+    import sim
+
+    assert sim.run(quiet, seed=3)._breakdowns().replications == 8   # the notebook's figures count the same
 
 
 def test_tallies_add_up_over_replications(scenario, streamed):

@@ -37,7 +37,7 @@ FIGURES = (
      "over replications. Down and to the left is cheaper and kinder."),
     ("breach_by_hour_of_week.png", "Expectation breaches by hour of the week",
      "Share of the mentions the team means to answer whose author's deadline passed, among those "
-     "whose deadline is decided (passed, or met) as in the summary's breach rates, by hour of the "
+     "whose deadline fell by the end of the run, as in the summary's breach rates, by hour of the "
      "week of arrival, all replications pooled; one line per scenario. Gaps are hours without "
      "such a mention."),
 )

@@ -21,7 +21,7 @@ from ..differences import (
     metric_kind,
     metric_words,
 )
-from ..breakdown_tally import Breakdowns, breakdown_source, breakdowns_of, kept_records
+from ..breakdown_tally import Breakdowns, kept_records, run_breakdowns
 from ..metrics import FOLLOWER_TIERS
 from ..records import MentionLog, Replication, TimeSeries
 from ..scenario import dump_scenario
@@ -64,8 +64,8 @@ PLOTS = (
      "Blue: share of the mentions the team means to answer acknowledged within a given time. "
      "Grey: share of their authors whose own deadline is at most that time. Where grey lies above "
      "blue, customers expected faster replies than they got. The vertical line is the company's "
-     "SLA; the attainment in the box is counted as in the summary (mentions served, or whose SLA "
-     "window closed by the end of the run, on the SLA's clock)."),
+     "SLA; the attainment in the box is counted as in the summary (the mentions whose SLA window "
+     "closed by the end of the run, on the SLA's clock)."),
     ("expectation_gap.png", "The expectation gap, customer by customer",
      "Up to thirty customers of the first replication, chosen across outcomes. Each row starts at the "
      "customer's mention: the thin line is the wait for a first reply, the band the wait for a "
@@ -80,8 +80,8 @@ PLOTS = (
      "the population, so the solid curves stop short of 100 %."),
     ("breach_by_hour.png", "Expectation breaches by hour of day",
      "Share of the mentions the team means to answer whose author's acknowledgement or resolution "
-     "deadline passed, by hour of day of arrival, among those whose deadline is decided (passed, "
-     "or met) as in the summary's breach rates; below, the number of these mentions per "
+     "deadline passed, by hour of day of arrival, among those whose deadline fell by the end of the "
+     "run, as in the summary's breach rates; below, the number of these mentions per "
      "replication in each hour."),
     ("arrivals.png", "Arrivals per interval",
      "Mentions arriving per report interval, mean over replications, coloured by origin: the base "
@@ -274,8 +274,7 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
 def _breakdowns(result: RunResultLike) -> Breakdowns | None:
     """What the report's breakdowns are read from (records, else the run's tally), worked out
     once for every figure and table that reads them; None if the run kept neither."""
-    source = breakdown_source(result)
-    return None if source is None else breakdowns_of(source, result.scenario, len(result.replications))
+    return run_breakdowns(result)
 
 
 def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:

@@ -7,6 +7,7 @@ each artist.
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -204,10 +205,12 @@ def ack_vs_expectation_figure(mentions: MentionLog | Breakdowns, scenario) -> Fi
                 fontsize=9, color=TEXT_COLOR,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     if acked.n:
-        # as the summary counts it: served, or SLA window closed by the horizon, on the SLA's clock
+        # as the summary counts it: the mentions whose SLA window closed by the horizon, on the
+        # SLA's clock (none, in a run shorter than the window)
         clock = " (business hours)" if getattr(scenario.sla, "clock", "calendar") == "business_hours" else ""
-        facts = (f"acknowledged within the SLA time{clock}: "
-                 f"{picture.attainment:.1%} (target {sla.target:.0%})\n"
+        attained = ("no SLA window closed within the run" if math.isnan(picture.attainment)
+                    else f"{picture.attainment:.1%} (target {sla.target:.0%})")
+        facts = (f"acknowledged within the SLA time{clock}: {attained}\n"
                  f"customers expecting a reply within that time: {picture.expected_within_sla:.1%}\n"
                  f"never acknowledged within the horizon: {picture.never_acked:.1%}")
         # upper left: empirical CDFs rarely reach there (they start low at the left edge)

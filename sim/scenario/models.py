@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -35,7 +36,8 @@ MIN_CV, MAX_CV = 0.001, 100.0   # a handling time's coefficient of variation (lo
 MAX_SPAN = 100 * 365.25 * 1440  # minutes of warm-up plus horizon: a century
 MAX_INTERVALS = 10_000_000      # report intervals over warm-up plus horizon
 MAX_MENTIONS = 1e9              # expected mentions of one replication (base rate, one incident)
-YEARS = (1900, 2999)            # the calendar `start` may fall in
+# The years `start` may fall in: a run lasts up to a century, and the report's dates end in 9999.
+YEARS = (1, 8899)
 
 
 def _wrap(parse):
@@ -84,12 +86,16 @@ def _whole_number(value):
 
 
 def _calendar_time(value):
-    # a bare number would otherwise be read as seconds since 1970
-    if isinstance(value, (bool, int, float)):
+    # a number, even quoted, would otherwise be read as seconds since 1970
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
         raise ValueError("expected a calendar time like 2026-01-05T00:00")
+    if isinstance(value, str):   # YAML's own form allows a space before the offset: 08:00:00 +02:00
+        value = _SPACED_OFFSET.sub(r"\1", value.strip())
     return value
 
 
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_SPACED_OFFSET = re.compile(r"\s+(Z|[-+]\d\d(:?\d\d)?)$")
 Count = Annotated[int, BeforeValidator(_whole_number)]
 PositiveDuration = Annotated[Duration, Field(gt=0.0)]
 
@@ -420,11 +426,18 @@ class Scenario(Section):
         if not pools:
             raise _at(("pools",), "at least one pool is needed")
         # names are written unquoted in mentions.csv and timeseries.csv, and read back by `story`
-        for loc, names in ((("arrivals", "types"), self.types), (("arrivals", "channels"), self.channels),
-                           (("pools",), pools)):
+        named = [(("arrivals", "types"), self.arrivals.types), (("arrivals", "channels"), self.arrivals.channels),
+                 (("pools",), pools)]
+        for i, incident in enumerate(self.arrivals.incidents):
+            named += [(("arrivals", "incidents", i, key), getattr(incident, key) or {}) for key in ("types", "channels")]
+        for loc, names in named:
             for name in names:
                 if not name.strip() or not name.isprintable() or any(c in name for c in ',"'):
-                    raise _at(loc, f"{name!r}: expected a name without commas, double quotes or line breaks")
+                    raise _at(loc, f"{name!r}: expected a name that is not blank, without commas, double "
+                                   "quotes, tabs or line breaks")
+        for name, pool in pools.items():
+            if _max_agents(pool) * pool.concurrency > MAX_AGENTS:
+                raise _at(("pools", name), f"agents x concurrency above {MAX_AGENTS:,} conversations at once")
         for name, pool in pools.items():
             for ch in pool.channels or []:
                 if ch not in channels:
