@@ -98,7 +98,10 @@ def replaceable(out_dir: Path) -> bool:
         return True
     if not out_dir.is_dir() or out_dir.resolve() == Path.cwd().resolve():
         return False
-    return not any(out_dir.iterdir()) or any((out_dir / name).is_file() for name in OUTPUT_MARKERS)
+    try:
+        return not any(out_dir.iterdir()) or any((out_dir / name).is_file() for name in OUTPUT_MARKERS)
+    except OSError:   # a folder that cannot be listed cannot be replaced either: the write says why
+        return True
 
 
 def not_replaceable(out_dir: Path) -> str:
