@@ -35,7 +35,7 @@ MAX_CONCURRENCY = 100       # conversations one agent works at once
 MIN_CV, MAX_CV = 0.001, 100.0   # a handling time's coefficient of variation (lognormal, gamma)
 MAX_SPAN = 100 * 365.25 * 1440  # minutes of warm-up plus horizon: a century
 MAX_INTERVALS = 10_000_000      # report intervals over warm-up plus horizon
-MAX_MENTIONS = 1e9              # expected mentions of one replication (base rate, one incident)
+MAX_MENTIONS = 1e9              # expected mentions of one replication (base stream and incidents)
 # The years `start` may fall in: a run lasts up to a century, and the report's dates end in 9999.
 YEARS = (1, 8899)
 
@@ -494,9 +494,11 @@ class Scenario(Section):
                                             "choose a longer interval")
         if not YEARS[0] <= self.start.year <= YEARS[1]:
             raise _at(("start",), f"expected a calendar time between the years {YEARS[0]} and {YEARS[1]}")
-        if self.arrivals.rate * span > MAX_MENTIONS:
-            raise _at(("arrivals", "rate"), f"about {self.arrivals.rate * span:.3g} mentions a replication; "
-                                            f"caresim simulates up to {MAX_MENTIONS:.0e}")
+        expected = self.arrivals.rate * span + sum(i.mentions for i in self.arrivals.incidents)
+        if expected > MAX_MENTIONS:
+            where = ("arrivals", "rate") if self.arrivals.rate * span > MAX_MENTIONS / 2 else ("arrivals", "incidents")
+            raise _at(where, f"about {expected:.3g} mentions a replication (base stream and incidents); "
+                             f"caresim simulates up to {MAX_MENTIONS:.0e}")
         return self
 
     def stages_needed(self) -> tuple[str, ...]:
