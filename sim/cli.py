@@ -4,7 +4,6 @@ from __future__ import annotations
 import atexit
 import gc
 import json
-import math
 import os
 import sys
 import time
