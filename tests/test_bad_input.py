@@ -492,3 +492,34 @@ def test_a_replication_failing_in_a_comparison_names_its_file(tmp_path, monkeypa
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {files[1]}: ") and "boom" in lines[0]
+
+
+def test_sigterm_leaves_no_temporary_folder(tmp_path):
+    """A run ended by SIGTERM (a batch system's, `kill`'s) stops as Ctrl-C stops it: nothing is
+    left beside the output folder, which is not written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    doc = copy.deepcopy(BASE)
+    doc.update(horizon="400d", replications=50)   # far longer than the test waits
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(path), "-o", "out", "--no-report", "-q",
+                             "--workers", "1"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        deadline = time.monotonic() + 60
+        while not any(work.iterdir()) and time.monotonic() < deadline:   # the run has begun writing
+            time.sleep(0.05)
+        assert any(p.name.startswith(".out.") for p in work.iterdir())
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert list(work.iterdir()) == []
