@@ -122,7 +122,14 @@ def staff_for_service_level(arrival_rate: float, service_rate: float, target: fl
     raise ValueError(f"no staffing up to {limit} agents reaches target {target:g}")
 
 
-POISSON_BLOCK = 4096   # Poisson weights computed at a time by `ErlangA._tagged`
+POISSON_BLOCK = 4096   # Poisson weights computed at a time by `_poisson_weights`
+
+
+def _poisson_weights(mean: float, last: int):
+    """P(N = k) for k = 0 … `last`, N Poisson with `mean`, a block at a time: over a long time
+    there can be billions of them, and the caller usually stops within a few thousand."""
+    for first in range(0, last + 1, POISSON_BLOCK):
+        yield from poisson.pmf(np.arange(first, min(first + POISSON_BLOCK, last + 1)), mean)
 
 
 @dataclass(frozen=True)
@@ -170,25 +177,19 @@ class ErlangA:
         last = int(mean + 12.0 * math.sqrt(mean) + 40)
         served = abandoned = 0.0
         served_t = abandoned_t = waiting_t = used = 0.0
-        # The Poisson weights a block at a time: over a long `t` there can be billions of them,
-        # while the chain usually empties within a few thousand steps.
-        for first in range(0, last + 1, POISSON_BLOCK):
+        for w in _poisson_weights(mean, last):
             waiting = float(p.sum())
             if waiting < 1e-17:                     # nobody left waiting, to within 1e-17
                 break
-            for w in poisson.pmf(np.arange(first, min(first + POISSON_BLOCK, last + 1)), mean):
-                waiting = float(p.sum())
-                if waiting < 1e-17:
-                    break
-                served_t += w * served
-                abandoned_t += w * abandoned
-                waiting_t += w * waiting
-                used += w
-                served += p[0] * move[0]
-                abandoned += waiting * theta / uniform
-                shifted = p * stay
-                shifted[:-1] += p[1:] * move[1:]
-                p = shifted
+            served_t += w * served
+            abandoned_t += w * abandoned
+            waiting_t += w * waiting
+            used += w
+            served += p[0] * move[0]
+            abandoned += waiting * theta / uniform
+            shifted = p * stay
+            shifted[:-1] += p[1:] * move[1:]
+            p = shifted
         # The Poisson mass not yet used (beyond `last`: < 1e-15, or once the chain has emptied)
         # sees the chain as it stands now.
         rest = max(0.0, 1.0 - used)

@@ -103,28 +103,21 @@ def keep_heap_slack() -> None:
         pass
 
 
-@contextmanager
-def terminated_as_interrupted():
-    """SIGTERM (a batch system ending a job, `kill`) handled as Ctrl-C is: the run stops and
-    removes its temporary folders rather than leave them beside the outputs (local workers
-    first finish the replication they are running, unless the signal reaches them too)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    except ValueError:   # not the main thread: leave the signal as it is
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def stops_on_sigterm(command):
-    """The command run under `terminated_as_interrupted`."""
+    """The command with SIGTERM (a batch system ending a job, `kill`) handled as Ctrl-C is: the
+    run stops and removes its temporary folders rather than leave them beside the outputs
+    (local workers first finish the replication they are running, unless the signal reaches
+    them too)."""
     @functools.wraps(command)
     def wrapped(*args, **kwargs):
-        with terminated_as_interrupted():
+        try:
+            previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        except ValueError:   # not the main thread: leave the signal as it is
             return command(*args, **kwargs)
+        try:
+            return command(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return wrapped
 
 

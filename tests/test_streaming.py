@@ -248,7 +248,7 @@ def test_fairness_groups_tallied_as_the_records_give_them(scenario, kept, stream
 def test_runs_nobody_wrote_in_count_in_the_mentions_per_run():
     """A replication without a single mention still counts in the report's "mentions per run",
     from the records (where it leaves no row) as from the tally."""
-    from sim.report.html import _breakdowns
+    from sim.breakdown_tally import run_breakdowns
 
     quiet = parse_scenario({**DATA, "horizon": "2h", "warmup": "0h", "replications": 8,
                             "arrivals": {**DATA["arrivals"], "rate": "0.5/h"}})
@@ -257,7 +257,7 @@ def test_runs_nobody_wrote_in_count_in_the_mentions_per_run():
     assert 0 in sizes and sum(sizes) > 0        # the case in point: some runs had no mention
     answered = len(kept_run.mentions.select(answerable(kept_run.mentions, quiet)))
     for result in (kept_run, streamed_run):
-        breakdowns = _breakdowns(result)
+        breakdowns = run_breakdowns(result)
         assert breakdowns.replications == 8
         assert breakdowns.group_stats("channel").count.sum() == answered > 0
     import sim

@@ -256,7 +256,7 @@ def summary_table(summary: dict[str, dict[str, float]], scenario) -> str:
 
 def render_plots(result: RunResultLike) -> dict[str, bytes]:
     """PNG bytes of every report plot, by file name."""
-    scenario, mentions, source = result.scenario, kept_records(result), _breakdowns(result)
+    scenario, mentions, source = result.scenario, kept_records(result), run_breakdowns(result)
     # each figure with what it needs: the time series (always there), the breakdowns (records
     # or a tally) or each mention's own record; those whose need the run did not keep go
     figures = {
@@ -269,12 +269,6 @@ def render_plots(result: RunResultLike) -> dict[str, bytes]:
         "breach_by_tier.png": (source, lambda: breach_by_tier_figure(source, scenario)),
     }
     return draw({name: make for name, (need, make) in figures.items() if need is not None})
-
-
-def _breakdowns(result: RunResultLike) -> Breakdowns | None:
-    """What the report's breakdowns are read from (records, else the run's tally), worked out
-    once for every figure and table that reads them; None if the run kept neither."""
-    return run_breakdowns(result)
 
 
 def write_plots(result: RunResultLike, folder: Path) -> dict[str, bytes]:
@@ -318,7 +312,7 @@ def render_html(result: RunResultLike, images: dict[str, bytes]) -> str:
     parts.append('<p class="facts">' + "".join(
         f"<span><strong>{html.escape(k)}</strong> {html.escape(v)}</span>" for k, v in facts
     ) + "</p>")
-    mentions, source = kept_records(result), _breakdowns(result)
+    mentions, source = kept_records(result), run_breakdowns(result)
     brief = executive_summary(result.summary, source, scenario)
     parts += [
         '<h2 id="in-brief">In brief</h2>',

@@ -416,11 +416,11 @@ class Scenario(Section):
                                             "choose a longer interval")
         if not YEARS[0] <= self.start.year <= YEARS[1]:
             raise _at(("start",), f"expected a calendar time between the years {YEARS[0]} and {YEARS[1]}")
-        expected = self.arrivals.rate * span + sum(i.mentions for i in self.arrivals.incidents)
-        if expected > MAX_MENTIONS:
-            where = ("arrivals", "rate") if self.arrivals.rate * span > MAX_MENTIONS / 2 else ("arrivals", "incidents")
-            raise _at(where, f"about {expected:.3g} mentions a replication (base stream and incidents); "
-                             f"caresim simulates up to {MAX_MENTIONS:.0e}")
+        base, bursts = self.arrivals.rate * span, sum(i.mentions for i in self.arrivals.incidents)
+        if base + bursts > MAX_MENTIONS:   # named at whichever brings more
+            raise _at(("arrivals", "rate" if base >= bursts else "incidents"),
+                      f"about {base + bursts:.3g} mentions a replication (base stream and incidents); "
+                      f"caresim simulates up to {MAX_MENTIONS:.0e}")
         return self
 
     def stages_needed(self) -> tuple[str, ...]:

@@ -57,12 +57,10 @@ def parse_rate(value: object) -> float:
         count = float(count_text)
     except ValueError:
         raise ValueError(f"'{value}' is not a rate; expected a count per unit like 120/h") from None
-    if not math.isfinite(count):
-        raise ValueError(f"'{value}' is not a rate; expected a finite count per unit like 120/h")
     if unit not in MINUTES:
         raise ValueError(f"'{value}': unknown time unit '{unit}'; expected one of s, m, h, d, w")
     rate = count / MINUTES[unit]
-    if not math.isfinite(rate):   # a finite count per second can overflow per minute (1e308/s)
+    if not math.isfinite(rate):   # an infinite count, or a finite one per second past the floats per minute (1e308/s)
         raise ValueError(f"'{value}' is not a rate; expected a finite count per unit like 120/h")
     return rate
 
