@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import REPO, example_params
+from helpers import REPO, example_params, write_yaml
 
 from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
@@ -382,12 +383,9 @@ def test_text_that_looks_like_a_date_stays_as_written(tmp_path):
     assert scenario.start.isoformat() == "2026-01-07T00:00:00"
 
 
-def _scenario_file(tmp_path) -> str:
-    doc = copy.deepcopy(BASE)
-    doc["horizon"] = "2h"
-    path = tmp_path / "scenario.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
+def _scenario_file(tmp_path, **changes) -> str:
+    """BASE made 2 hours long (and `changes`), written to a file: its path."""
+    return str(write_yaml(tmp_path / f"{changes.get('name', 'scenario')}.yaml", {**BASE, "horizon": "2h", **changes}))
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
@@ -481,35 +479,27 @@ def test_a_replication_failing_in_a_comparison_names_its_file(tmp_path, monkeypa
         return real(scenario, *args, **kwargs)
 
     monkeypatch.setattr(sim.runner, "simulate", failing_for_b)
-    files = []
-    for name in ("a", "b"):
-        doc = copy.deepcopy(BASE)
-        doc.update(name=name, horizon="2h")
-        files.append(tmp_path / f"{name}.yaml")
-        files[-1].write_text(yaml.safe_dump(doc))
-    result = CliRunner().invoke(main, ["compare", *map(str, files), "-o", str(tmp_path / "out"), "--workers", "1",
+    files = [_scenario_file(tmp_path, name=name) for name in ("a", "b")]
+    result = CliRunner().invoke(main, ["compare", *files, "-o", str(tmp_path / "out"), "--workers", "1",
                                        "--replications", "1", "--no-report", "-q"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {files[1]}: ") and "boom" in lines[0]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_leaves_no_temporary_folder(tmp_path):
     """A run ended by SIGTERM (a batch system's, `kill`'s) stops as Ctrl-C stops it: nothing is
     left beside the output folder, which is not written."""
     import os
     import signal
     import subprocess
-    import sys
     import time
 
-    doc = copy.deepcopy(BASE)
-    doc.update(horizon="400d", replications=50)   # far longer than the test waits
-    path = tmp_path / "long.yaml"
-    path.write_text(yaml.safe_dump(doc))
+    path = _scenario_file(tmp_path, horizon="400d", replications=50)   # far longer than the test waits
     work = tmp_path / "work"
     work.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(path), "-o", "out", "--no-report", "-q",
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", path, "-o", "out", "--no-report", "-q",
                              "--workers", "1"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     try:

@@ -10,6 +10,7 @@ import csv
 import math
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,12 +201,21 @@ def test_a_run_without_mentions_csv_is_a_clear_error(tmp_path_factory):
     assert missing.exit_code == 2 and "no scenario.yaml" in missing.output
 
 
+def copied(folder, tmp_path):
+    """A copy of run folder `folder` to edit."""
+    import shutil
+
+    return Path(shutil.copytree(folder, tmp_path / "run"))
+
+
 BROKEN_SCENARIO_FILES = {
     "a-list": "- name: x\n",
     "arrivals-not-a-mapping": "name: x\narrivals: hello\n",
     "incident-not-a-mapping": "name: x\narrivals: {incidents: [boom]}\n",
     "respond-to-a-number": "name: x\npolicy: {respond_to: 5}\n",
+    "respond-to-one-type-not-a-list": "name: x\npolicy: {respond_to: complaint}\n",
     "a-date-that-does-not-exist": "name: x\nstart: 2026-13-45\n",
+    "a-quoted-date-that-does-not-exist": "name: x\nstart: '2026-13-45'\n",
     "a-year-out-of-range": "name: x\nstart: 9999-12-30T00:00\n",
     "not-yaml": "name: [x\n",
 }
@@ -216,10 +226,7 @@ BROKEN_SCENARIO_FILES = {
 def test_a_hand_edited_run_folder_is_one_line(realtime, tmp_path, command, case):
     """A run folder whose scenario.yaml was edited into something caresim does not write: one
     line naming the file, exit 2, no traceback."""
-    import shutil
-
-    folder = tmp_path / "run"
-    shutil.copytree(realtime, folder)
+    folder = copied(realtime, tmp_path)
     (folder / "scenario.yaml").write_text(BROKEN_SCENARIO_FILES[case], encoding="utf-8")
     result = CliRunner().invoke(main, [command, str(folder)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
@@ -229,10 +236,7 @@ def test_a_hand_edited_run_folder_is_one_line(realtime, tmp_path, command, case)
 
 @pytest.mark.parametrize("name, command", [("mentions.csv", "story"), ("timeseries.csv", "animate")])
 def test_a_short_row_is_named_by_its_line(realtime, tmp_path, name, command):
-    import shutil
-
-    folder = tmp_path / "run"
-    shutil.copytree(realtime, folder)
+    folder = copied(realtime, tmp_path)
     lines = (folder / name).read_text(encoding="utf-8").splitlines()
     lines[2] = lines[2].split(",")[0]
     (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
